@@ -1,0 +1,84 @@
+"""Field types for request bodies: bounded, NUL-free, valid UTF-8, on both halves."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Annotated, Any
+from zoneinfo import available_timezones
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, StringConstraints
+
+MAX_CONFIG_BYTES = 16_384
+MAX_CONFIG_DEPTH = 6
+
+
+def clean_text(value: str) -> str:
+    """Refuse NUL bytes and unpaired surrogates, which no database stores faithfully."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid unicode text") from None
+    return value
+
+
+def _login_email(value: str) -> str:
+    # Stored lower-cased: that is what makes emails unique case-insensitively.
+    return clean_text(value).strip().lower()
+
+
+def _email(value: str) -> str:
+    try:
+        checked = validate_email(value.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(f"must be a valid email address ({exc})") from None
+    return _login_email(checked.normalized)
+
+
+def _timezone(value: str) -> str:
+    if value not in _timezones():
+        raise ValueError("must be an IANA time zone such as Europe/Paris")
+    return value
+
+
+@cache
+def _timezones() -> frozenset[str]:
+    return frozenset(available_timezones() | {"UTC"})
+
+
+def _config(value: dict[str, Any]) -> dict[str, Any]:
+    _check_json(value, depth=0)
+    if len(json.dumps(value).encode()) > MAX_CONFIG_BYTES:
+        raise ValueError(f"must be at most {MAX_CONFIG_BYTES} bytes as JSON")
+    return value
+
+
+def _check_json(value: Any, depth: int) -> None:
+    if depth > MAX_CONFIG_DEPTH:
+        raise ValueError(f"must not nest deeper than {MAX_CONFIG_DEPTH} levels")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            clean_text(key)
+            _check_json(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_json(item, depth + 1)
+    elif isinstance(value, str):
+        clean_text(value)
+
+
+CleanStr = Annotated[str, AfterValidator(clean_text)]
+Email = Annotated[str, StringConstraints(max_length=254), AfterValidator(_email)]
+LoginEmail = Annotated[str, StringConstraints(max_length=254), AfterValidator(_login_email)]
+PersonName = Annotated[CleanStr, StringConstraints(strip_whitespace=True, max_length=100)]
+OrgName = Annotated[CleanStr, StringConstraints(strip_whitespace=True, max_length=100)]
+Timezone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_timezone)]
+Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,2}$", max_length=16)]
+ResourceName = Annotated[CleanStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+Description = Annotated[CleanStr, StringConstraints(max_length=2000)]
+Tag = Annotated[CleanStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+Provider = Annotated[CleanStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Config = Annotated[dict[str, Any], AfterValidator(_config)]

@@ -1,0 +1,63 @@
+"""Password policy and bcrypt hashing, the same on both halves."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import bcrypt
+
+MIN_BYTES = 8
+# bcrypt reads at most 72 bytes; longer passwords are refused, never silently truncated.
+MAX_BYTES = 72
+POLICY = (
+    f"must be {MIN_BYTES} to {MAX_BYTES} bytes of UTF-8 and contain "
+    "a lower-case letter, an upper-case letter and a digit"
+)
+
+
+def password_problem(password: str) -> str | None:
+    """Return why `password` breaks the policy, or None when it is acceptable."""
+    try:
+        size = len(password.encode("utf-8"))
+    except UnicodeEncodeError:
+        return POLICY
+    if not MIN_BYTES <= size <= MAX_BYTES or "\x00" in password:
+        return POLICY
+    has_lower = any(c.islower() for c in password)
+    has_upper = any(c.isupper() for c in password)
+    has_digit = any(c.isdigit() for c in password)
+    if not (has_lower and has_upper and has_digit):
+        return POLICY
+    return None
+
+
+class PasswordHasher:
+    """Hash and check passwords with a fixed bcrypt cost."""
+
+    def __init__(self, rounds: int) -> None:
+        self.rounds = rounds
+
+    def hash(self, password: str) -> str:
+        """Hash a password that already passed the policy."""
+        return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(self.rounds)).decode("ascii")
+
+    def verify(self, password: str, hashed: str | None) -> bool:
+        """Check `password` against `hashed`; with no hash, spend the same time and say no."""
+        candidate = _encodable(password)
+        if hashed is None or candidate is None:
+            # Unknown emails and unhashable passwords cost one bcrypt check like any other.
+            bcrypt.checkpw(b"not the password", self._dummy_hash)
+            return False
+        return bcrypt.checkpw(candidate, hashed.encode("ascii"))
+
+    @cached_property
+    def _dummy_hash(self) -> bytes:
+        return bcrypt.hashpw(b"dummy password for timing", bcrypt.gensalt(self.rounds))
+
+
+def _encodable(password: str) -> bytes | None:
+    try:
+        raw = password.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return raw if len(raw) <= MAX_BYTES else None

@@ -1,0 +1,27 @@
+"""The long-lived helpers every request needs, built once per app from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from datalab.crypto import ConfigCipher
+from datalab.passwords import PasswordHasher
+from datalab.settings import Settings
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Settings plus the password hasher and config cipher they configure."""
+
+    settings: Settings
+    passwords: PasswordHasher
+    cipher: ConfigCipher
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    """Build the runtime for `settings`."""
+    return Runtime(
+        settings=settings,
+        passwords=PasswordHasher(settings.bcrypt_rounds),
+        cipher=ConfigCipher(settings.fernet_keys),
+    )

@@ -1,0 +1,134 @@
+"""Data sources: owned connection configs, stored encrypted, deleted softly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from datalab import audit
+from datalab.crypto import ConfigCipher
+from datalab.errors import Conflict, NotFound
+from datalab.inputs import DataSourceCreate, DataSourceUpdate
+from datalab.masking import merge_masked
+from datalab.services.pages import Page, PageRequest, paginate, valid_id
+from shared_models import DataSource, Role, SourceType, User
+
+NAME_TAKEN = "A data source with this name already exists"
+
+
+def visible_to(actor: User) -> Select[tuple[DataSource]]:
+    """Select the active sources `actor` may see: their own, or every one for an admin."""
+    statement = select(DataSource).where(DataSource.is_active.is_(True))
+    if actor.role != Role.ADMIN:
+        statement = statement.where(DataSource.owner_id == actor.id)
+    return statement
+
+
+def get_owned(session: Session, actor: User, source_id: int) -> DataSource:
+    """Return a source the actor owns (or any, for an admin); anything else is NotFound."""
+    statement = visible_to(actor).where(DataSource.id == source_id)
+    source = session.scalars(statement).one_or_none() if valid_id(source_id) else None
+    if source is None:
+        raise NotFound("Data source not found")
+    return source
+
+
+def list_own(
+    session: Session, owner: User, request: PageRequest, *, source_type: SourceType | None = None
+) -> Page[DataSource]:
+    """Return one page of the owner's active sources, newest first."""
+    statement = select(DataSource).where(DataSource.owner_id == owner.id, DataSource.is_active.is_(True))
+    if source_type is not None:
+        statement = statement.where(DataSource.type == source_type.value)
+    return paginate(session, statement.order_by(DataSource.id.desc()), request)
+
+
+def create(session: Session, cipher: ConfigCipher, owner: User, data: DataSourceCreate) -> DataSource:
+    """Create a source for `owner`; its config is encrypted before it is stored."""
+    _ensure_name_free(session, owner.id, data.name)
+    source = DataSource(
+        owner_id=owner.id,
+        name=data.name,
+        type=data.type.value,
+        description=data.description,
+        tags=list(data.tags),
+        config_encrypted=cipher.encrypt(data.config),
+    )
+    session.add(source)
+    _flush_unique(session)
+    audit.record(
+        session,
+        "data_source.create",
+        user_id=owner.id,
+        resource_type="data_source",
+        resource_id=source.id,
+        details={"name": source.name, "type": source.type},
+    )
+    return source
+
+
+def update(
+    session: Session, cipher: ConfigCipher, actor: User, source: DataSource, data: DataSourceUpdate
+) -> DataSource:
+    """Apply the fields that were sent; a masked secret keeps the stored one."""
+    changes: dict[str, Any] = data.model_dump(exclude_unset=True)
+    if changes.get("name") not in (None, source.name):
+        _ensure_name_free(session, source.owner_id, changes["name"])
+    # A null name, type, tags or config means "unchanged"; only the description may be cleared.
+    if changes.get("name") is not None:
+        source.name = changes["name"]
+    if changes.get("type") is not None:
+        source.type = SourceType(changes["type"]).value
+    if changes.get("tags") is not None:
+        source.tags = list(changes["tags"])
+    if "description" in changes:
+        source.description = changes["description"]
+    if changes.get("config") is not None:
+        stored = cipher.decrypt(source.config_encrypted)
+        source.config_encrypted = cipher.encrypt(merge_masked(stored, changes["config"]))
+    _flush_unique(session)
+    audit.record(
+        session,
+        "data_source.update",
+        user_id=actor.id,
+        resource_type="data_source",
+        resource_id=source.id,
+        details={"fields": sorted(changes)},
+    )
+    return source
+
+
+def soft_delete(session: Session, actor: User, source: DataSource) -> None:
+    """Deactivate a source; it is then NotFound everywhere."""
+    source.is_active = False
+    audit.record(
+        session,
+        "data_source.delete",
+        user_id=actor.id,
+        resource_type="data_source",
+        resource_id=source.id,
+        details={"name": source.name},
+    )
+    session.flush()
+
+
+def _ensure_name_free(session: Session, owner_id: int, name: str) -> None:
+    clash = session.scalar(
+        select(DataSource.id).where(
+            DataSource.owner_id == owner_id, DataSource.name == name, DataSource.is_active.is_(True)
+        )
+    )
+    if clash is not None:
+        raise Conflict(NAME_TAKEN, code="NAME_TAKEN")
+
+
+def _flush_unique(session: Session) -> None:
+    try:
+        # A concurrent create of the same name: the partial unique index decides.
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise Conflict(NAME_TAKEN, code="NAME_TAKEN") from None

@@ -1,0 +1,69 @@
+"""Integrations: owned provider configs, stored encrypted, deleted softly."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from datalab import audit
+from datalab.crypto import ConfigCipher
+from datalab.errors import NotFound
+from datalab.inputs import IntegrationCreate
+from datalab.services.pages import Page, PageRequest, paginate, valid_id
+from shared_models import Integration, Role, User
+
+
+def get_owned(session: Session, actor: User, integration_id: int) -> Integration:
+    """Return an active integration the actor owns (or any, for an admin); else NotFound."""
+    statement = select(Integration).where(Integration.id == integration_id, Integration.is_active.is_(True))
+    if actor.role != Role.ADMIN:
+        statement = statement.where(Integration.owner_id == actor.id)
+    integration = session.scalars(statement).one_or_none() if valid_id(integration_id) else None
+    if integration is None:
+        raise NotFound("Integration not found")
+    return integration
+
+
+def list_own(session: Session, owner: User, request: PageRequest) -> Page[Integration]:
+    """Return one page of the owner's active integrations, newest first."""
+    statement = (
+        select(Integration)
+        .where(Integration.owner_id == owner.id, Integration.is_active.is_(True))
+        .order_by(Integration.id.desc())
+    )
+    return paginate(session, statement, request)
+
+
+def create(session: Session, cipher: ConfigCipher, owner: User, data: IntegrationCreate) -> Integration:
+    """Create an integration for `owner` with its config encrypted."""
+    integration = Integration(
+        owner_id=owner.id,
+        name=data.name,
+        provider=data.provider,
+        config_encrypted=cipher.encrypt(data.config),
+    )
+    session.add(integration)
+    session.flush()
+    audit.record(
+        session,
+        "integration.create",
+        user_id=owner.id,
+        resource_type="integration",
+        resource_id=integration.id,
+        details={"name": integration.name, "provider": integration.provider},
+    )
+    return integration
+
+
+def soft_delete(session: Session, actor: User, integration: Integration) -> None:
+    """Deactivate an integration; it is then NotFound everywhere."""
+    integration.is_active = False
+    audit.record(
+        session,
+        "integration.delete",
+        user_id=actor.id,
+        resource_type="integration",
+        resource_id=integration.id,
+        details={"name": integration.name},
+    )
+    session.flush()

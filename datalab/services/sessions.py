@@ -1,0 +1,178 @@
+"""Login sessions: sign-in, token checks, refresh, logout and revocation."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from datalab import audit, tokens
+from datalab.context import current_request
+from datalab.errors import TokenError
+from datalab.passwords import PasswordHasher
+from datalab.settings import Settings
+from shared_models import AuthSession, RevokedToken, User
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    """The tokens handed out at sign-in or refresh."""
+
+    access: tokens.IssuedToken
+    refresh: tokens.IssuedToken
+    session_id: str
+
+
+@dataclass(frozen=True)
+class RefreshOutcome:
+    """What presenting a refresh token found: its user and session, or why it was refused."""
+
+    user: User | None
+    auth_session: AuthSession | None
+    error: TokenError | None = None
+
+
+def authenticate(session: Session, passwords: PasswordHasher, email: str, password: str) -> User | None:
+    """Return the active user these credentials name, or None; unknown emails cost a bcrypt check too."""
+    user = session.scalars(select(User).where(User.email == email)).one_or_none()
+    matches = passwords.verify(password, user.password_hash if user else None)
+    if user is None or not matches or not user.is_active:
+        audit.record(
+            session,
+            "user.login_failed",
+            user_id=user.id if user else None,
+            details={"email": email},
+        )
+        return None
+    return user
+
+
+def sign_in(
+    session: Session, settings: Settings, user: User, *, user_agent: str | None = None
+) -> TokenPair:
+    """Open a login session for an authenticated user and mint its first tokens."""
+    now = datetime.now(UTC)
+    session_id = str(uuid.uuid4())
+    access = tokens.issue_token(settings, user_id=user.id, token_type="access", session_id=session_id, fresh=True, now=now)
+    refresh = tokens.issue_token(settings, user_id=user.id, token_type="refresh", session_id=session_id, now=now)
+    session.add(
+        AuthSession(
+            id=session_id,
+            user_id=user.id,
+            refresh_jti=refresh.jti,
+            created_at=now,
+            last_used_at=now,
+            expires_at=refresh.expires_at,
+            ip_address=current_request().client_ip,
+            user_agent=(user_agent or "")[:255] or None,
+        )
+    )
+    user.last_login = now
+    audit.record(session, "user.login", user_id=user.id, resource_type="user", resource_id=user.id)
+    session.flush()
+    return TokenPair(access=access, refresh=refresh, session_id=session_id)
+
+
+def resolve_access(session: Session, claims: dict[str, Any]) -> tuple[User, AuthSession]:
+    """Return the user and session behind valid access-token claims, or raise the revoked error.
+
+    Role and `is_active` come from this read, never from the token.
+    """
+    row = session.execute(
+        select(User, AuthSession)
+        .join(AuthSession, AuthSession.user_id == User.id)
+        .where(User.id == int(claims["sub"]), AuthSession.id == claims["sid"])
+    ).one_or_none()
+    if row is None:
+        raise tokens.revoked_error()
+    user, auth_session = row
+    if not user.is_active or auth_session.revoked_at is not None:
+        raise tokens.revoked_error()
+    if session.get(RevokedToken, claims["jti"]) is not None:
+        raise tokens.revoked_error()
+    return user, auth_session
+
+
+def resolve_refresh(session: Session, claims: dict[str, Any]) -> RefreshOutcome:
+    """Check a refresh token against its session; a retired one ends the whole session.
+
+    The reuse case is returned, not raised, so the caller commits the revocation
+    and its audit entry before answering 401.
+    """
+    try:
+        user, auth_session = resolve_access(session, claims)
+    except TokenError as error:
+        return RefreshOutcome(None, None, error)
+    if auth_session.refresh_jti != claims["jti"]:
+        _revoke(session, auth_session, reason="refresh_reuse")
+        audit.record(
+            session,
+            "user.token_reuse",
+            user_id=user.id,
+            resource_type="session",
+            resource_id=auth_session.id,
+        )
+        return RefreshOutcome(None, None, tokens.revoked_error())
+    auth_session.last_used_at = datetime.now(UTC)
+    return RefreshOutcome(user, auth_session)
+
+
+def issue_access(settings: Settings, user: User, auth_session: AuthSession) -> tokens.IssuedToken:
+    """Mint a new (not fresh) access token within an existing session."""
+    return tokens.issue_token(settings, user_id=user.id, token_type="access", session_id=auth_session.id)
+
+
+def rotate(session: Session, settings: Settings, user: User, auth_session: AuthSession) -> TokenPair:
+    """Retire the session's refresh token and mint a new pair."""
+    access = issue_access(settings, user, auth_session)
+    refresh = tokens.issue_token(settings, user_id=user.id, token_type="refresh", session_id=auth_session.id)
+    auth_session.refresh_jti = refresh.jti
+    auth_session.expires_at = refresh.expires_at
+    session.flush()
+    return TokenPair(access=access, refresh=refresh, session_id=auth_session.id)
+
+
+def sign_out(session: Session, user: User, auth_session: AuthSession, claims: dict[str, Any]) -> None:
+    """Revoke the presented token and end its session, so its refresh token dies too."""
+    session.add(
+        RevokedToken(
+            jti=claims["jti"],
+            user_id=user.id,
+            token_type=claims["type"],
+            expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+        )
+    )
+    _revoke(session, auth_session, reason="logout")
+    audit.record(session, "user.logout", user_id=user.id, resource_type="session", resource_id=auth_session.id)
+    session.flush()
+
+
+def revoke_all(session: Session, user_id: int, *, reason: str, keep: str | None = None) -> None:
+    """End every open session of a user, except `keep`."""
+    statement = (
+        update(AuthSession)
+        .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=datetime.now(UTC), revoked_reason=reason)
+    )
+    if keep is not None:
+        statement = statement.where(AuthSession.id != keep)
+    session.execute(statement, execution_options={"synchronize_session": "fetch"})
+
+
+def purge_expired(session: Session, *, now: datetime | None = None) -> int:
+    """Delete revoked-token rows and sessions past their expiry; return how many went."""
+    now = now or datetime.now(UTC)
+    grace = now - timedelta(days=1)
+    tokens_gone = session.execute(delete(RevokedToken).where(RevokedToken.expires_at < grace))
+    sessions_gone = session.execute(delete(AuthSession).where(AuthSession.expires_at < grace))
+    return int(tokens_gone.rowcount) + int(sessions_gone.rowcount)  # type: ignore[attr-defined]
+
+
+def _revoke(session: Session, auth_session: AuthSession, *, reason: str) -> None:
+    if auth_session.revoked_at is None:
+        auth_session.revoked_at = datetime.now(UTC)
+        auth_session.revoked_reason = reason

@@ -1,0 +1,107 @@
+"""One settings object for both halves, read from the environment and `.env`."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from cryptography.fernet import Fernet
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+PLACEHOLDER_MARKERS = ("change-me", "changeme", "placeholder", "secret-key", "example")
+MIN_SECRET_BYTES = 32
+
+
+class Settings(BaseSettings):
+    """Every setting Datalab reads; documented in `.env.example`."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_ignore_empty=True, extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    var_dir: Path = Path("var")
+    database_url: str = ""
+    jwt_secret_key: SecretStr | None = None
+    encryption_keys: SecretStr | None = None
+    access_ttl: int = Field(900, ge=60, le=86_400)
+    refresh_ttl: int = Field(604_800, ge=3_600, le=90 * 86_400)
+    jwt_leeway: int = Field(10, ge=0, le=120)
+    bcrypt_rounds: int = Field(12, ge=10, le=16)
+    max_body_bytes: int = Field(1_048_576, ge=1_024)
+    wsgi_workers: int = Field(10, ge=1, le=200)
+    db_pool_size: int = Field(10, ge=1, le=200)
+    db_max_overflow: int = Field(10, ge=0, le=200)
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _fill_development_defaults(self) -> Settings:
+        if self.env == "production":
+            _require_strong(self.jwt_secret_key, "JWT_SECRET_KEY")
+            _require_strong(self.encryption_keys, "ENCRYPTION_KEYS")
+            if not self.database_url:
+                raise ValueError("DATABASE_URL must be set when ENV=production")
+            return self
+        self.var_dir = self.var_dir.resolve()
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.var_dir / 'datalab.db').as_posix()}"
+        self.database_url = _absolute_sqlite(self.database_url)
+        # Kept in var/ so tokens and encrypted configs survive a restart of the dev server.
+        if self.jwt_secret_key is None:
+            self.jwt_secret_key = SecretStr(
+                _kept_secret(self.var_dir / "jwt_secret", lambda: secrets.token_urlsafe(48))
+            )
+        if self.encryption_keys is None:
+            self.encryption_keys = SecretStr(
+                _kept_secret(self.var_dir / "encryption_key", lambda: Fernet.generate_key().decode())
+            )
+        return self
+
+    @property
+    def jwt_secret(self) -> str:
+        """Return the HS256 signing secret."""
+        assert self.jwt_secret_key is not None, "filled in by the validator"
+        return self.jwt_secret_key.get_secret_value()
+
+    @property
+    def fernet_keys(self) -> list[str]:
+        """Return the encryption keys, newest first."""
+        assert self.encryption_keys is not None, "filled in by the validator"
+        return [k.strip() for k in self.encryption_keys.get_secret_value().split(",") if k.strip()]
+
+
+def _absolute_sqlite(url: str) -> str:
+    # Flask-SQLAlchemy reads relative SQLite paths from its instance folder; pin them to the cwd.
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return url
+    if parsed.database.startswith("file:") or Path(parsed.database).is_absolute():
+        return url
+    return parsed.set(database=str(Path(parsed.database).resolve())).render_as_string(hide_password=False)
+
+
+def _require_strong(value: SecretStr | None, name: str) -> None:
+    text = value.get_secret_value() if value else ""
+    if len(text.encode()) < MIN_SECRET_BYTES:
+        raise ValueError(f"{name} must be set to at least {MIN_SECRET_BYTES} bytes when ENV=production")
+    if any(marker in text.lower() for marker in PLACEHOLDER_MARKERS):
+        raise ValueError(f"{name} looks like a placeholder; generate a random one")
+
+
+def _kept_secret(path: Path, generate: Callable[[], str]) -> str:
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = generate()
+    path.touch(mode=0o600)
+    path.write_text(value)
+    return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Read the settings once per process."""
+    return Settings()

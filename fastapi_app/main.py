@@ -1,0 +1,68 @@
+"""
+The ASGI application: FastAPI serving /api/v1, with the legacy Flask app mounted last.
+
+Order matters. Starlette gives a request to the first route that fully matches, and
+the mount at "/" matches every path outside /api/v1, so every FastAPI route is added
+first and Flask last. Flask sees the whole `/api/...` path with an empty SCRIPT_NAME
+and needs no change; /api/v1 paths never reach it (see `fastapi_app.mount`).
+
+Flask runs on a2wsgi's own thread pool (`WSGI_WORKERS` threads); FastAPI's sync
+routes run on AnyIO's. Each side has its own engine, sized in the settings.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from datalab.db import make_engine, make_sessionmaker
+from datalab.runtime import build_runtime
+from datalab.settings import Settings, get_settings
+from fastapi_app import errors
+from fastapi_app.api import PREFIX, include_routers
+from fastapi_app.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from fastapi_app.mount import legacy_mount
+from legacy_flask import create_app as create_flask_app
+from legacy_flask.extensions import db as flask_db
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the whole service from `settings` (read from the environment when omitted)."""
+    settings = settings or get_settings()
+    logging.basicConfig(level=settings.log_level)
+    runtime = build_runtime(settings)
+    engine = make_engine(settings)
+    flask_app = create_flask_app(settings, runtime)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        # Mounted apps get no lifespan of their own: close Flask's pool here too.
+        engine.dispose()
+        with flask_app.app_context():
+            flask_db.engine.dispose()
+
+    app = FastAPI(
+        title="Datalab API",
+        version="1.0.0",
+        description="The v1 API. The legacy /api is served by the mounted Flask app.",
+        openapi_url=f"{PREFIX}/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.runtime = runtime
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.flask_app = flask_app
+    errors.init_app(app)
+    include_routers(app)
+    app.router.routes.append(legacy_mount(flask_app, workers=settings.wsgi_workers))
+    # Added last, so they run first: outside both halves.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    return app

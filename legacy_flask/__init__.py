@@ -1,0 +1,5 @@
+"""The legacy Flask API under /api, whose contract (`shared/legacy-api.md`) is frozen."""
+
+from legacy_flask.app import create_app
+
+__all__ = ["create_app"]

@@ -1,0 +1,72 @@
+"""Data sources under /api/data-sources: the caller's own, or any for an admin."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+
+from datalab.errors import InvalidInput
+from datalab.inputs import DataSourceCreate, DataSourceUpdate, parse_input
+from datalab.services import data_sources
+from legacy_flask.extensions import db
+from legacy_flask.requests import current_user, json_body, page_request, require_role, runtime, token_required
+from legacy_flask.serializers import data_source_json, page_json
+from shared_models import DataSource, Role, SourceType
+
+bp = Blueprint("data_sources", __name__, url_prefix="/api/data-sources")
+
+
+def _json(source: DataSource) -> dict[str, object]:
+    return data_source_json(source, runtime().cipher)
+
+
+@bp.get("")
+@token_required()
+def list_sources() -> Response:
+    """List the caller's own active data sources, optionally of one `type`."""
+    raw_type = request.args.get("type")
+    if raw_type is not None and raw_type not in SourceType.__members__.values():
+        raise InvalidInput("type", f"must be one of {', '.join(t.value for t in SourceType)}")
+    source_type = SourceType(raw_type) if raw_type is not None else None
+    page = data_sources.list_own(db.session, current_user(), page_request(), source_type=source_type)
+    return jsonify(page_json("data_sources", page, _json))
+
+
+@bp.post("")
+@token_required()
+def create_source() -> tuple[Response, int]:
+    """Create a data source (user and up)."""
+    owner = require_role(Role.USER)
+    data = parse_input(DataSourceCreate, json_body(), ignore_unknown=True)
+    source = data_sources.create(db.session, runtime().cipher, owner, data)
+    db.session.commit()
+    return jsonify(_json(source)), 201
+
+
+@bp.get("/<int:source_id>")
+@token_required()
+def read_source(source_id: int) -> Response:
+    """Return one data source (owner or admin)."""
+    return jsonify(_json(data_sources.get_owned(db.session, current_user(), source_id)))
+
+
+@bp.put("/<int:source_id>")
+@token_required()
+def update_source(source_id: int) -> Response:
+    """Change a data source (owner or admin); a masked secret keeps its stored value."""
+    source = data_sources.get_owned(db.session, current_user(), source_id)
+    actor = require_role(Role.USER)
+    data = parse_input(DataSourceUpdate, json_body(), ignore_unknown=True)
+    source = data_sources.update(db.session, runtime().cipher, actor, source, data)
+    db.session.commit()
+    return jsonify(_json(source))
+
+
+@bp.delete("/<int:source_id>")
+@token_required()
+def delete_source(source_id: int) -> Response:
+    """Soft-delete a data source (owner or admin)."""
+    source = data_sources.get_owned(db.session, current_user(), source_id)
+    actor = require_role(Role.USER)
+    data_sources.soft_delete(db.session, actor, source)
+    db.session.commit()
+    return jsonify(msg="Data source deleted")

@@ -1,0 +1,85 @@
+"""Reading requests: JSON bodies, pages, the current user and the runtime."""
+
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any, Callable, TypeVar, cast
+
+from flask import current_app, g, request
+
+from datalab import tokens
+from datalab.errors import DomainError, Forbidden, InvalidInput
+from datalab.runtime import Runtime
+from datalab.services import sessions
+from datalab.services.pages import MAX_PAGE, MAX_PER_PAGE, PageRequest
+from legacy_flask.extensions import db
+from shared_models import AuthSession, Role, User
+
+F = TypeVar("F", bound=Callable[..., Any])
+NOT_AN_OBJECT = "Request body must be a JSON object"
+
+
+def runtime() -> Runtime:
+    """Return the settings, hasher and cipher of this app."""
+    return cast(Runtime, current_app.extensions["datalab"])
+
+
+def json_body() -> dict[str, Any]:
+    """Return the request body as a JSON object, or raise the contract's 400."""
+    body = request.get_json(force=True, silent=True)
+    if not isinstance(body, dict):
+        raise DomainError(NOT_AN_OBJECT, code="BODY_NOT_OBJECT")
+    return body
+
+
+def page_request() -> PageRequest:
+    """Read `page` and `per_page` from the query string."""
+    return PageRequest(
+        page=int_arg("page", 1, high=MAX_PAGE) or 1,
+        per_page=int_arg("per_page", 20, high=MAX_PER_PAGE) or 20,
+    )
+
+
+def int_arg(name: str, default: int | None, *, high: int) -> int | None:
+    """Read a whole-number query argument between 1 and `high`."""
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= high:
+        raise InvalidInput(name, f"must be a whole number from 1 to {high}")
+    return int(raw)
+
+
+def token_required(kind: tokens.TokenType = "access") -> Callable[[F], F]:
+    """Require a valid bearer token of `kind`; access tokens also load `g.user`."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            token = tokens.bearer_token(request.headers.get("Authorization"))
+            g.claims = tokens.decode_token(runtime().settings, token, expected=kind)
+            if kind == "access":
+                g.user, g.auth_session = sessions.resolve_access(db.session, g.claims)
+            return view(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return decorate
+
+
+def current_user() -> User:
+    """Return the user the access token names, as read from the database."""
+    return cast(User, g.user)
+
+
+def current_session() -> AuthSession:
+    """Return the login session of the access token."""
+    return cast(AuthSession, g.auth_session)
+
+
+def require_role(role: Role) -> User:
+    """Return the current user if their role ranks at least `role`, else raise Forbidden."""
+    user = current_user()
+    if not user.has_role_at_least(role):
+        raise Forbidden("Insufficient permissions")
+    return user

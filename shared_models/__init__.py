@@ -1,0 +1,24 @@
+"""SQLAlchemy models shared by the Flask and FastAPI halves."""
+
+from shared_models.audit import AuditLog
+from shared_models.auth import AuthSession, RevokedToken
+from shared_models.base import Base, UTCDateTime, utcnow
+from shared_models.data_source import DataSource, SourceStatus, SourceType
+from shared_models.integration import Integration
+from shared_models.user import ROLE_RANK, Role, User
+
+__all__ = [
+    "ROLE_RANK",
+    "AuditLog",
+    "AuthSession",
+    "Base",
+    "DataSource",
+    "Integration",
+    "RevokedToken",
+    "Role",
+    "SourceStatus",
+    "SourceType",
+    "UTCDateTime",
+    "User",
+    "utcnow",
+]
