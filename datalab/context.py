@@ -18,7 +18,11 @@ class RequestContext:
     client_ip: str | None = None
 
 
-_current: ContextVar[RequestContext] = ContextVar("datalab_request", default=RequestContext())
+# RequestContext is frozen, so sharing one default instance is safe.
+_current: ContextVar[RequestContext] = ContextVar(
+    "datalab_request",
+    default=RequestContext(),  # noqa: B039
+)
 
 
 def current_request() -> RequestContext:

@@ -36,9 +36,7 @@ def is_secret_key(key: str) -> bool:
 def mask_secrets(value: Any) -> Any:
     """Return a copy of `value` with every secret-named key's value replaced by the mask."""
     if isinstance(value, dict):
-        return {
-            k: MASK if is_secret_key(k) else mask_secrets(v) for k, v in value.items()
-        }
+        return {k: MASK if is_secret_key(k) else mask_secrets(v) for k, v in value.items()}
     if isinstance(value, list):
         return [mask_secrets(v) for v in value]
     return value

@@ -39,21 +39,21 @@ def issue_token(
     settings: Settings,
     *,
     user_id: int,
-    token_type: TokenType,
+    kind: TokenType,
     session_id: str,
     fresh: bool = False,
     now: datetime | None = None,
 ) -> IssuedToken:
     """Mint an access or refresh token for `user_id` within login session `session_id`."""
     now = now or datetime.now(UTC)
-    ttl = settings.access_ttl if token_type == "access" else settings.refresh_ttl
+    ttl = settings.access_ttl if kind == "access" else settings.refresh_ttl
     expires_at = now + timedelta(seconds=ttl)
     jti = str(uuid.uuid4())
     claims = {
         "fresh": fresh,
         "iat": now,
         "jti": jti,
-        "type": token_type,
+        "type": kind,
         "sub": str(user_id),
         "nbf": now,
         "exp": expires_at,
@@ -71,8 +71,7 @@ def bearer_token(header: str | None) -> str:
     candidates = [s for s in re.split(r",\s*", value) if s and s.split()[0] == HEADER_TYPE]
     if len(candidates) != 1:
         raise TokenError(
-            "Missing 'Bearer' type in 'Authorization' header. "
-            "Expected 'Authorization: Bearer <JWT>'",
+            "Missing 'Bearer' type in 'Authorization' header. Expected 'Authorization: Bearer <JWT>'",
             status_code=401,
             code="TOKEN_MISSING",
         )
@@ -105,9 +104,7 @@ def decode_token(settings: Settings, token: str, *, expected: TokenType) -> dict
     if claims["type"] not in ("access", "refresh") or not USER_ID.fullmatch(claims["sub"]):
         raise TokenError("Invalid token claims", status_code=422, code="TOKEN_INVALID")
     if expected == "access" and claims["type"] == "refresh":
-        raise TokenError(
-            "Only non-refresh tokens are allowed", status_code=422, code="TOKEN_WRONG_TYPE"
-        )
+        raise TokenError("Only non-refresh tokens are allowed", status_code=422, code="TOKEN_WRONG_TYPE")
     if expected == "refresh" and claims["type"] != "refresh":
         raise TokenError("Only refresh tokens are allowed", status_code=422, code="TOKEN_WRONG_TYPE")
     return claims

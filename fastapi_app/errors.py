@@ -61,7 +61,9 @@ def error_response(
     """Return a v1 error response for `request`."""
     if status == 401:
         headers = {**BEARER_CHALLENGE, **(headers or {})}
-    body = envelope(status, code, message, details=details, request_id=request.scope.get("state", {}).get("request_id"))
+    body = envelope(
+        status, code, message, details=details, request_id=request.scope.get("state", {}).get("request_id")
+    )
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -99,7 +101,7 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
     status = exc.status_code
     message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(status).phrase
     code = HTTP_CODES.get(status, HTTPStatus(status).name)
-    return error_response(request, status, code, message, headers=exc.headers)
+    return error_response(request, status, code, message, headers=dict(exc.headers or {}))
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:

@@ -7,8 +7,7 @@ from flask import Blueprint, Response, jsonify, request
 from datalab.errors import InvalidInput
 from datalab.services import audit_logs
 from datalab.services.pages import MAX_ID
-from legacy_flask.extensions import db
-from legacy_flask.requests import int_arg, page_request, require_role, token_required
+from legacy_flask.requests import db_session, int_arg, page_request, require_role, token_required
 from legacy_flask.serializers import audit_json, page_json
 from shared_models import Role
 
@@ -24,6 +23,6 @@ def list_entries() -> Response:
     if action is not None and (len(action) > 64 or "\x00" in action):
         raise InvalidInput("action", "must be at most 64 characters")
     page = audit_logs.list_entries(
-        db.session, page_request(), user_id=int_arg("user_id", None, high=MAX_ID), action=action
+        db_session(), page_request(), user_id=int_arg("user_id", None, high=MAX_ID), action=action
     )
     return jsonify(page_json("audit_logs", page, audit_json))

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, g, jsonify, request
 
+from datalab.errors import TokenError
 from datalab.inputs import LoginIn, RegisterIn, parse_input
 from datalab.services import sessions, users
 from legacy_flask.errors import error_response
-from legacy_flask.extensions import db
-from legacy_flask.requests import current_session, current_user, json_body, runtime, token_required
+from legacy_flask.requests import (
+    current_session,
+    current_user,
+    db_session,
+    json_body,
+    runtime,
+    token_required,
+)
 from legacy_flask.serializers import user_json
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth")
@@ -19,8 +26,8 @@ BAD_CREDENTIALS = "Bad email or password"
 def register() -> tuple[Response, int]:
     """Create an account with the `user` role."""
     data = parse_input(RegisterIn, json_body(), ignore_unknown=True)
-    user = users.register(db.session, runtime().passwords, **data.model_dump())
-    db.session.commit()
+    user = users.register(db_session(), runtime().passwords, **data.model_dump())
+    db_session().commit()
     return jsonify(user_json(user)), 201
 
 
@@ -28,14 +35,14 @@ def register() -> tuple[Response, int]:
 def login() -> tuple[Response, int]:
     """Exchange email and password for an access and a refresh token."""
     data = parse_input(LoginIn, json_body(), ignore_unknown=True)
-    user = sessions.authenticate(db.session, runtime().passwords, data.email, data.password)
+    user = sessions.authenticate(db_session(), runtime().passwords, data.email, data.password)
     if user is None:
-        db.session.commit()  # keep the user.login_failed entry
+        db_session().commit()  # keep the user.login_failed entry
         return error_response(BAD_CREDENTIALS, 401)
     pair = sessions.sign_in(
-        db.session, runtime().settings, user, user_agent=request.headers.get("User-Agent")
+        db_session(), runtime().settings, user, user_agent=request.headers.get("User-Agent")
     )
-    db.session.commit()
+    db_session().commit()
     body = {"access_token": pair.access.token, "refresh_token": pair.refresh.token, "user": user_json(user)}
     return jsonify(body), 200
 
@@ -44,12 +51,11 @@ def login() -> tuple[Response, int]:
 @token_required("refresh")
 def refresh() -> tuple[Response, int]:
     """Mint a new access token from a refresh token."""
-    outcome = sessions.resolve_refresh(db.session, g.claims)
-    db.session.commit()
-    if outcome.error is not None:
-        raise outcome.error
-    assert outcome.user is not None and outcome.auth_session is not None
-    access = sessions.issue_access(runtime().settings, outcome.user, outcome.auth_session)
+    outcome = sessions.resolve_refresh(db_session(), g.claims)
+    db_session().commit()  # a reuse revokes the session: keep that even though we answer 401
+    if isinstance(outcome, TokenError):
+        raise outcome
+    access = sessions.issue_access(runtime().settings, *outcome)
     return jsonify(access_token=access.token), 200
 
 
@@ -57,6 +63,6 @@ def refresh() -> tuple[Response, int]:
 @token_required()
 def logout() -> tuple[Response, int]:
     """Revoke the presented access token and end its login session."""
-    sessions.sign_out(db.session, current_user(), current_session(), g.claims)
-    db.session.commit()
+    sessions.sign_out(db_session(), current_user(), current_session(), g.claims)
+    db_session().commit()
     return jsonify(msg="Successfully logged out"), 200

@@ -7,8 +7,15 @@ from flask import Blueprint, Response, jsonify, request
 from datalab.errors import InvalidInput
 from datalab.inputs import DataSourceCreate, DataSourceUpdate, parse_input
 from datalab.services import data_sources
-from legacy_flask.extensions import db
-from legacy_flask.requests import current_user, json_body, page_request, require_role, runtime, token_required
+from legacy_flask.requests import (
+    current_user,
+    db_session,
+    json_body,
+    page_request,
+    require_role,
+    runtime,
+    token_required,
+)
 from legacy_flask.serializers import data_source_json, page_json
 from shared_models import DataSource, Role, SourceType
 
@@ -27,7 +34,7 @@ def list_sources() -> Response:
     if raw_type is not None and raw_type not in SourceType.__members__.values():
         raise InvalidInput("type", f"must be one of {', '.join(t.value for t in SourceType)}")
     source_type = SourceType(raw_type) if raw_type is not None else None
-    page = data_sources.list_own(db.session, current_user(), page_request(), source_type=source_type)
+    page = data_sources.list_own(db_session(), current_user(), page_request(), source_type=source_type)
     return jsonify(page_json("data_sources", page, _json))
 
 
@@ -37,8 +44,8 @@ def create_source() -> tuple[Response, int]:
     """Create a data source (user and up)."""
     owner = require_role(Role.USER)
     data = parse_input(DataSourceCreate, json_body(), ignore_unknown=True)
-    source = data_sources.create(db.session, runtime().cipher, owner, data)
-    db.session.commit()
+    source = data_sources.create(db_session(), runtime().cipher, owner, data)
+    db_session().commit()
     return jsonify(_json(source)), 201
 
 
@@ -46,18 +53,18 @@ def create_source() -> tuple[Response, int]:
 @token_required()
 def read_source(source_id: int) -> Response:
     """Return one data source (owner or admin)."""
-    return jsonify(_json(data_sources.get_owned(db.session, current_user(), source_id)))
+    return jsonify(_json(data_sources.get_owned(db_session(), current_user(), source_id)))
 
 
 @bp.put("/<int:source_id>")
 @token_required()
 def update_source(source_id: int) -> Response:
     """Change a data source (owner or admin); a masked secret keeps its stored value."""
-    source = data_sources.get_owned(db.session, current_user(), source_id)
+    source = data_sources.get_owned(db_session(), current_user(), source_id)
     actor = require_role(Role.USER)
     data = parse_input(DataSourceUpdate, json_body(), ignore_unknown=True)
-    source = data_sources.update(db.session, runtime().cipher, actor, source, data)
-    db.session.commit()
+    source = data_sources.update(db_session(), runtime().cipher, actor, source, data)
+    db_session().commit()
     return jsonify(_json(source))
 
 
@@ -65,8 +72,8 @@ def update_source(source_id: int) -> Response:
 @token_required()
 def delete_source(source_id: int) -> Response:
     """Soft-delete a data source (owner or admin)."""
-    source = data_sources.get_owned(db.session, current_user(), source_id)
+    source = data_sources.get_owned(db_session(), current_user(), source_id)
     actor = require_role(Role.USER)
-    data_sources.soft_delete(db.session, actor, source)
-    db.session.commit()
+    data_sources.soft_delete(db_session(), actor, source)
+    db_session().commit()
     return jsonify(msg="Data source deleted")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
-from typing import Any, Callable, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from flask import current_app, g, request
+from sqlalchemy.orm import Session
 
 from datalab import tokens
 from datalab.errors import DomainError, Forbidden, InvalidInput
@@ -17,6 +19,11 @@ from shared_models import AuthSession, Role, User
 
 F = TypeVar("F", bound=Callable[..., Any])
 NOT_AN_OBJECT = "Request body must be a JSON object"
+
+
+def db_session() -> Session:
+    """Return this request's database session (one transaction, committed by the view)."""
+    return db.session()
 
 
 def runtime() -> Runtime:
@@ -59,7 +66,7 @@ def token_required(kind: tokens.TokenType = "access") -> Callable[[F], F]:
             token = tokens.bearer_token(request.headers.get("Authorization"))
             g.claims = tokens.decode_token(runtime().settings, token, expected=kind)
             if kind == "access":
-                g.user, g.auth_session = sessions.resolve_access(db.session, g.claims)
+                g.user, g.auth_session = sessions.resolve_access(db_session(), g.claims)
             return view(*args, **kwargs)
 
         return cast(F, wrapper)

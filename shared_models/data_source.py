@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, true
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared_models.base import Base, UTCDateTime, utcnow
@@ -63,6 +63,6 @@ Index(
     DataSource.owner_id,
     DataSource.name,
     unique=True,
-    sqlite_where=DataSource.is_active,
-    postgresql_where=DataSource.is_active,
+    sqlite_where=text("is_active"),
+    postgresql_where=text("is_active"),
 )

@@ -19,7 +19,7 @@ from shared_models import DataSource, Role, SourceType, User
 NAME_TAKEN = "A data source with this name already exists"
 
 
-def visible_to(actor: User) -> Select[tuple[DataSource]]:
+def visible_to(actor: User) -> Select[DataSource]:
     """Select the active sources `actor` may see: their own, or every one for an admin."""
     statement = select(DataSource).where(DataSource.is_active.is_(True))
     if actor.role != Role.ADMIN:

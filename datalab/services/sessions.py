@@ -27,15 +27,6 @@ class TokenPair:
     session_id: str
 
 
-@dataclass(frozen=True)
-class RefreshOutcome:
-    """What presenting a refresh token found: its user and session, or why it was refused."""
-
-    user: User | None
-    auth_session: AuthSession | None
-    error: TokenError | None = None
-
-
 def authenticate(session: Session, passwords: PasswordHasher, email: str, password: str) -> User | None:
     """Return the active user these credentials name, or None; unknown emails cost a bcrypt check too."""
     user = session.scalars(select(User).where(User.email == email)).one_or_none()
@@ -51,14 +42,14 @@ def authenticate(session: Session, passwords: PasswordHasher, email: str, passwo
     return user
 
 
-def sign_in(
-    session: Session, settings: Settings, user: User, *, user_agent: str | None = None
-) -> TokenPair:
+def sign_in(session: Session, settings: Settings, user: User, *, user_agent: str | None = None) -> TokenPair:
     """Open a login session for an authenticated user and mint its first tokens."""
     now = datetime.now(UTC)
     session_id = str(uuid.uuid4())
-    access = tokens.issue_token(settings, user_id=user.id, token_type="access", session_id=session_id, fresh=True, now=now)
-    refresh = tokens.issue_token(settings, user_id=user.id, token_type="refresh", session_id=session_id, now=now)
+    access = tokens.issue_token(
+        settings, user_id=user.id, kind="access", session_id=session_id, fresh=True, now=now
+    )
+    refresh = tokens.issue_token(settings, user_id=user.id, kind="refresh", session_id=session_id, now=now)
     session.add(
         AuthSession(
             id=session_id,
@@ -97,7 +88,7 @@ def resolve_access(session: Session, claims: dict[str, Any]) -> tuple[User, Auth
     return user, auth_session
 
 
-def resolve_refresh(session: Session, claims: dict[str, Any]) -> RefreshOutcome:
+def resolve_refresh(session: Session, claims: dict[str, Any]) -> tuple[User, AuthSession] | TokenError:
     """Check a refresh token against its session; a retired one ends the whole session.
 
     The reuse case is returned, not raised, so the caller commits the revocation
@@ -106,7 +97,7 @@ def resolve_refresh(session: Session, claims: dict[str, Any]) -> RefreshOutcome:
     try:
         user, auth_session = resolve_access(session, claims)
     except TokenError as error:
-        return RefreshOutcome(None, None, error)
+        return error
     if auth_session.refresh_jti != claims["jti"]:
         _revoke(session, auth_session, reason="refresh_reuse")
         audit.record(
@@ -116,20 +107,20 @@ def resolve_refresh(session: Session, claims: dict[str, Any]) -> RefreshOutcome:
             resource_type="session",
             resource_id=auth_session.id,
         )
-        return RefreshOutcome(None, None, tokens.revoked_error())
+        return tokens.revoked_error()
     auth_session.last_used_at = datetime.now(UTC)
-    return RefreshOutcome(user, auth_session)
+    return user, auth_session
 
 
 def issue_access(settings: Settings, user: User, auth_session: AuthSession) -> tokens.IssuedToken:
     """Mint a new (not fresh) access token within an existing session."""
-    return tokens.issue_token(settings, user_id=user.id, token_type="access", session_id=auth_session.id)
+    return tokens.issue_token(settings, user_id=user.id, kind="access", session_id=auth_session.id)
 
 
 def rotate(session: Session, settings: Settings, user: User, auth_session: AuthSession) -> TokenPair:
     """Retire the session's refresh token and mint a new pair."""
     access = issue_access(settings, user, auth_session)
-    refresh = tokens.issue_token(settings, user_id=user.id, token_type="refresh", session_id=auth_session.id)
+    refresh = tokens.issue_token(settings, user_id=user.id, kind="refresh", session_id=auth_session.id)
     auth_session.refresh_jti = refresh.jti
     auth_session.expires_at = refresh.expires_at
     session.flush()
@@ -147,7 +138,9 @@ def sign_out(session: Session, user: User, auth_session: AuthSession, claims: di
         )
     )
     _revoke(session, auth_session, reason="logout")
-    audit.record(session, "user.logout", user_id=user.id, resource_type="session", resource_id=auth_session.id)
+    audit.record(
+        session, "user.logout", user_id=user.id, resource_type="session", resource_id=auth_session.id
+    )
     session.flush()
 
 

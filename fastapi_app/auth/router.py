@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from datalab import tokens
+from datalab.errors import TokenError
 from datalab.inputs import LoginIn
 from datalab.services import sessions
 from fastapi_app.auth.schemas import RefreshIn, TokenPairRead, UserRead
@@ -56,11 +57,10 @@ def refresh(
     """Rotate: the presented refresh token is retired; presenting it again ends its session."""
     claims = tokens.decode_token(runtime.settings, body.refresh_token, expected="refresh")
     outcome = sessions.resolve_refresh(session, claims)
-    if outcome.error is not None:
+    if isinstance(outcome, TokenError):
         # Returned, not raised, so a reuse's revocation and audit entry are committed.
-        return error_response(request, 401, outcome.error.code, outcome.error.message)
-    assert outcome.user is not None and outcome.auth_session is not None
-    return _pair(runtime, sessions.rotate(session, runtime.settings, outcome.user, outcome.auth_session))
+        return error_response(request, 401, outcome.code, outcome.message)
+    return _pair(runtime, sessions.rotate(session, runtime.settings, *outcome))
 
 
 @router.post(

@@ -1,0 +1,117 @@
+"""The `datalab` command: create users and drive migrations without starting the server."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from datalab import audit, migrate
+from datalab.db import make_engine, make_sessionmaker
+from datalab.errors import DomainError
+from datalab.fields import Email
+from datalab.passwords import PasswordHasher
+from datalab.services import sessions, users
+from datalab.settings import get_settings
+from shared_models import Role
+
+
+@click.group()
+def main() -> None:
+    """Manage a Datalab installation (settings come from the environment and .env)."""
+
+
+@main.command("create-user")
+@click.option("--email", required=True, help="The new user's email address.")
+@click.option(
+    "--role", type=click.Choice([r.value for r in Role]), default=Role.USER.value, show_default=True
+)
+@click.option("--first-name", default=None)
+@click.option("--last-name", default=None)
+def create_user(email: str, role: str, first_name: str | None, last_name: str | None) -> None:
+    """Create a user; the password is prompted for, or read from standard input when piped."""
+    try:
+        email = TypeAdapter(Email).validate_python(email)
+    except ValidationError as exc:
+        raise click.BadParameter(
+            exc.errors()[0]["msg"].removeprefix("Value error, "), param_hint="--email"
+        ) from None
+    password = _read_password()
+    settings = get_settings()
+    engine = make_engine(settings)
+    try:
+        with make_sessionmaker(engine)() as session, session.begin():
+            user = users.create_user(
+                session,
+                PasswordHasher(settings.bcrypt_rounds),
+                email=email,
+                password=password,
+                role=Role(role),
+                first_name=first_name,
+                last_name=last_name,
+            )
+            audit.record(
+                session,
+                "user.register",
+                user_id=user.id,
+                resource_type="user",
+                resource_id=user.id,
+                details={"via": "cli"},
+            )
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    except (OperationalError, ProgrammingError):
+        raise click.ClickException("the database is not ready; run `datalab db upgrade` first") from None
+    finally:
+        engine.dispose()
+    click.echo(f"created user {user.id} <{user.email}> with role {user.role}")
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+    line = sys.stdin.readline()
+    password = line.rstrip("\r\n")
+    if not password:
+        raise click.ClickException("no password on standard input")
+    return password
+
+
+@main.group()
+def db() -> None:
+    """Apply or inspect database migrations (Alembic)."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Migrate up to REVISION (default: head)."""
+    migrate.upgrade(get_settings(), revision)
+
+
+@db.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Migrate down to REVISION (`base` removes every table)."""
+    migrate.downgrade(get_settings(), revision)
+
+
+@db.command("current")
+def db_current() -> None:
+    """Print the revision the database is at."""
+    migrate.current(get_settings())
+
+
+@main.command("purge-tokens")
+def purge_tokens() -> None:
+    """Delete revoked-token and login-session rows that expired over a day ago."""
+    settings = get_settings()
+    engine = make_engine(settings)
+    try:
+        with make_sessionmaker(engine)() as session, session.begin():
+            gone = sessions.purge_expired(session)
+    finally:
+        engine.dispose()
+    click.echo(f"purged {gone} expired rows")

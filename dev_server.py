@@ -1,0 +1,43 @@
+"""Run Datalab for development: migrate the database (SQLite in var/ by default), then serve.
+
+uv run dev_server.py [--host 127.0.0.1] [--port 8000] [--reload]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import uvicorn
+
+from datalab import migrate
+from datalab.settings import get_settings
+
+
+def main() -> None:
+    """Migrate the configured database and serve the whole app with uvicorn."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--reload", action="store_true", help="restart when the code changes")
+    args = parser.parse_args()
+
+    settings = get_settings()
+    migrate.upgrade(settings)
+    base = f"http://{args.host}:{args.port}"
+    print(f"Datalab ({settings.env}) on {settings.database_url.split('@')[-1]}")
+    print(f"  legacy API   {base}/api        (health: {base}/api/health)")
+    print(f"  v1 API docs  {base}/docs       (health: {base}/api/v1/health)")
+    print("  first admin: uv run datalab create-user --email you@example.com --role admin")
+    uvicorn.run(
+        "fastapi_app.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        reload=args.reload,
+    )
+
+
+if __name__ == "__main__":
+    main()
