@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from alembic import command
@@ -15,7 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def alembic_config(settings: Settings, *, connection: Connection | None = None) -> Config:
     """Return an Alembic config for the migrations tree and `settings.database_url`."""
-    config = Config(str(ROOT / "alembic.ini"))
+    # Alembic's default stdout is bound when it is imported; use the one in force now.
+    config = Config(str(ROOT / "alembic.ini"), stdout=sys.stdout)
     config.set_main_option("script_location", str(ROOT / "migrations"))
     config.attributes["settings"] = settings
     config.attributes["configure_logging"] = False
