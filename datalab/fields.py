@@ -8,10 +8,12 @@ from typing import Annotated, Any
 from zoneinfo import available_timezones
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, StringConstraints
 
 MAX_CONFIG_BYTES = 16_384
 MAX_CONFIG_DEPTH = 6
+# Policy forbids NUL, so no stored hash was made from a password holding one.
+UNUSABLE_PASSWORD = "\x00"
 
 
 def clean_text(value: str) -> str:
@@ -36,6 +38,23 @@ def _email(value: str) -> str:
     except EmailNotValidError as exc:
         raise ValueError(f"must be a valid email address ({exc})") from None
     return _login_email(checked.normalized)
+
+
+def _unusable_if_unencodable(value: object) -> object:
+    # A string no UTF-8 password can equal (say, a lone surrogate) becomes one that cannot
+    # match any stored hash, so login answers 401 as for any other wrong password.
+    if isinstance(value, str) and clean_text_problem(value):
+        return UNUSABLE_PASSWORD
+    return value
+
+
+def clean_text_problem(value: str) -> bool:
+    """Tell whether `value` holds a NUL or cannot be encoded as UTF-8."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return "\x00" in value
 
 
 def _timezone(value: str) -> str:
@@ -73,6 +92,7 @@ def _check_json(value: Any, depth: int) -> None:
 CleanStr = Annotated[str, AfterValidator(clean_text)]
 Email = Annotated[str, StringConstraints(max_length=254), AfterValidator(_email)]
 LoginEmail = Annotated[str, StringConstraints(max_length=254), AfterValidator(_login_email)]
+LoginPassword = Annotated[str, BeforeValidator(_unusable_if_unencodable), StringConstraints(max_length=4096)]
 PersonName = Annotated[CleanStr, StringConstraints(strip_whitespace=True, max_length=100)]
 OrgName = Annotated[CleanStr, StringConstraints(strip_whitespace=True, max_length=100)]
 Timezone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_timezone)]

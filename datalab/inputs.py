@@ -14,6 +14,7 @@ from datalab.fields import (
     Email,
     Language,
     LoginEmail,
+    LoginPassword,
     OrgName,
     PersonName,
     Provider,
@@ -45,7 +46,7 @@ class LoginIn(Input):
     """Credentials; any password string is accepted here and checked against the hash."""
 
     email: LoginEmail
-    password: str = Field(max_length=4096)
+    password: LoginPassword
 
 
 class ProfileUpdate(Input):
@@ -55,8 +56,9 @@ class ProfileUpdate(Input):
     last_name: PersonName | None = None
     department: OrgName | None = None
     organization: OrgName | None = None
-    timezone: Timezone | None = None
-    language: Language | None = None
+    # Not nullable: these columns always hold a value. Defaults are never applied (exclude_unset).
+    timezone: Timezone = "UTC"
+    language: Language = "en"
 
 
 class RoleChange(Input):

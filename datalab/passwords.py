@@ -60,4 +60,5 @@ def _encodable(password: str) -> bytes | None:
         raw = password.encode("utf-8")
     except UnicodeEncodeError:
         return None
-    return raw if len(raw) <= MAX_BYTES else None
+    # No accepted password holds NUL; bcrypt implementations disagree on what follows one.
+    return raw if len(raw) <= MAX_BYTES and b"\x00" not in raw else None

@@ -37,7 +37,7 @@ def test_sane_client_request_id_is_kept(client: TestClient, path: str) -> None:
 
 @pytest.mark.parametrize("sent", [b"x" * 65, b"bad id", b"<script>", "é".encode()])
 def test_unsafe_client_request_id_is_replaced(client: TestClient, sent: bytes) -> None:
-    response = client.get("/api/health", headers={"X-Request-ID": sent})
+    response = client.get("/api/health", headers={b"X-Request-ID": sent})
     assert response.headers["x-request-id"].encode() != sent
     assert len(response.headers["x-request-id"]) == 32
 
