@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from functools import cache
 from typing import Annotated, Any
 from zoneinfo import available_timezones
@@ -13,7 +14,7 @@ from pydantic import AfterValidator, BeforeValidator, StringConstraints
 MAX_CONFIG_BYTES = 16_384
 MAX_CONFIG_DEPTH = 6
 # Policy forbids NUL, so no stored hash was made from a password holding one.
-UNUSABLE_PASSWORD = "\x00"
+UNUSABLE_PASSWORD = "\x00"  # noqa: S105 - a sentinel that can never match, not a secret
 
 
 def clean_text(value: str) -> str:
@@ -87,18 +88,30 @@ def _check_json(value: Any, depth: int) -> None:
             _check_json(item, depth + 1)
     elif isinstance(value, str):
         clean_text(value)
+    elif isinstance(value, float) and not math.isfinite(value):
+        # NaN and Infinity are not JSON: clients could not read them back.
+        raise ValueError("must not contain NaN or Infinity")
 
 
 CleanStr = Annotated[str, AfterValidator(clean_text)]
 Email = Annotated[str, StringConstraints(max_length=254), AfterValidator(_email)]
 LoginEmail = Annotated[str, StringConstraints(max_length=254), AfterValidator(_login_email)]
 LoginPassword = Annotated[str, BeforeValidator(_unusable_if_unencodable), StringConstraints(max_length=4096)]
-PersonName = Annotated[CleanStr, StringConstraints(strip_whitespace=True, max_length=100)]
-OrgName = Annotated[CleanStr, StringConstraints(strip_whitespace=True, max_length=100)]
+# Constraints sit on the plain str, ahead of the validator, so they see the stripped value.
+PersonName = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=100), AfterValidator(clean_text)
+]
+OrgName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), AfterValidator(clean_text)]
 Timezone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_timezone)]
 Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,2}$", max_length=16)]
-ResourceName = Annotated[CleanStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
-Description = Annotated[CleanStr, StringConstraints(max_length=2000)]
-Tag = Annotated[CleanStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
-Provider = Annotated[CleanStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+ResourceName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255), AfterValidator(clean_text)
+]
+Description = Annotated[str, StringConstraints(max_length=2000), AfterValidator(clean_text)]
+Tag = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), AfterValidator(clean_text)
+]
+Provider = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(clean_text)
+]
 Config = Annotated[dict[str, Any], AfterValidator(_config)]

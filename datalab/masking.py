@@ -30,7 +30,8 @@ _WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 def is_secret_key(key: str) -> bool:
     """Tell whether a config key names a secret: one of its words is a secret word."""
     words = {w.lower() for w in _WORD.findall(key)}
-    return bool(words & SECRET_WORDS)
+    singulars = {w[:-1] for w in words if w.endswith("s")}
+    return bool((words | singulars) & SECRET_WORDS)
 
 
 def mask_secrets(value: Any) -> Any:
@@ -44,13 +45,17 @@ def mask_secrets(value: Any) -> Any:
 
 def merge_masked(stored: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any]:
     """Apply `incoming` over `stored`, keeping the stored secret wherever the mask was sent back."""
-    merged: dict[str, Any] = {}
-    for key, value in incoming.items():
-        old = stored.get(key)
-        if value == MASK and key in stored:
-            merged[key] = old
-        elif isinstance(value, dict) and isinstance(old, dict):
-            merged[key] = merge_masked(old, value)
-        else:
-            merged[key] = value
-    return merged
+    return {
+        key: _merge_value(stored[key], value) if key in stored else value for key, value in incoming.items()
+    }
+
+
+def _merge_value(old: Any, new: Any) -> Any:
+    if new == MASK:
+        return old
+    if isinstance(new, dict) and isinstance(old, dict):
+        return merge_masked(old, new)
+    if isinstance(new, list) and isinstance(old, list) and len(new) == len(old):
+        # A config read back and sent unchanged keeps the secrets inside its lists too.
+        return [_merge_value(o, n) for o, n in zip(old, new, strict=True)]
+    return new

@@ -48,7 +48,11 @@ class PasswordHasher:
             # Unknown emails and unhashable passwords cost one bcrypt check like any other.
             bcrypt.checkpw(b"not the password", self._dummy_hash)
             return False
-        return bcrypt.checkpw(candidate, hashed.encode("ascii"))
+        try:
+            return bcrypt.checkpw(candidate, hashed.encode("ascii"))
+        except ValueError:
+            # A stored value that is not a bcrypt hash (say, an account whose login was disabled).
+            return False
 
     @cached_property
     def _dummy_hash(self) -> bytes:

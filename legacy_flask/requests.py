@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
@@ -33,10 +34,18 @@ def runtime() -> Runtime:
 
 def json_body() -> dict[str, Any]:
     """Return the request body as a JSON object, or raise the contract's 400."""
-    body = request.get_json(force=True, silent=True)
+    try:
+        body = json.loads(request.get_data(cache=True), parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):
+        # RecursionError: nesting deep enough to exhaust the parser, well within the size limit.
+        raise DomainError(NOT_AN_OBJECT, code="BODY_NOT_OBJECT") from None
     if not isinstance(body, dict):
         raise DomainError(NOT_AN_OBJECT, code="BODY_NOT_OBJECT")
     return body
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
 
 
 def page_request() -> PageRequest:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from datalab import audit, tokens
@@ -99,15 +100,7 @@ def resolve_refresh(session: Session, claims: dict[str, Any]) -> tuple[User, Aut
     except TokenError as error:
         return error
     if auth_session.refresh_jti != claims["jti"]:
-        _revoke(session, auth_session, reason="refresh_reuse")
-        audit.record(
-            session,
-            "user.token_reuse",
-            user_id=user.id,
-            resource_type="session",
-            resource_id=auth_session.id,
-        )
-        return tokens.revoked_error()
+        return _reused(session, user, auth_session)
     auth_session.last_used_at = datetime.now(UTC)
     return user, auth_session
 
@@ -117,26 +110,46 @@ def issue_access(settings: Settings, user: User, auth_session: AuthSession) -> t
     return tokens.issue_token(settings, user_id=user.id, kind="access", session_id=auth_session.id)
 
 
-def rotate(session: Session, settings: Settings, user: User, auth_session: AuthSession) -> TokenPair:
-    """Retire the session's refresh token and mint a new pair."""
+def rotate(
+    session: Session, settings: Settings, user: User, auth_session: AuthSession, *, presented_jti: str
+) -> TokenPair | TokenError:
+    """Retire the presented refresh token and mint a new pair; a token already retired is a reuse.
+
+    The swap is one conditional UPDATE, so of two requests racing with the same
+    token only one can win; the other is treated as the reuse it is.
+    """
     access = issue_access(settings, user, auth_session)
     refresh = tokens.issue_token(settings, user_id=user.id, kind="refresh", session_id=auth_session.id)
-    auth_session.refresh_jti = refresh.jti
-    auth_session.expires_at = refresh.expires_at
-    session.flush()
+    swapped = session.execute(
+        update(AuthSession)
+        .where(
+            AuthSession.id == auth_session.id,
+            AuthSession.refresh_jti == presented_jti,
+            AuthSession.revoked_at.is_(None),
+        )
+        .values(refresh_jti=refresh.jti, expires_at=refresh.expires_at),
+        execution_options={"synchronize_session": "fetch"},
+    )
+    if swapped.rowcount != 1:  # type: ignore[attr-defined]
+        session.refresh(auth_session)
+        return _reused(session, user, auth_session)
     return TokenPair(access=access, refresh=refresh, session_id=auth_session.id)
 
 
 def sign_out(session: Session, user: User, auth_session: AuthSession, claims: dict[str, Any]) -> None:
     """Revoke the presented token and end its session, so its refresh token dies too."""
-    session.add(
-        RevokedToken(
-            jti=claims["jti"],
-            user_id=user.id,
-            token_type=claims["type"],
-            expires_at=datetime.fromtimestamp(claims["exp"], UTC),
-        )
+    revoked = RevokedToken(
+        jti=claims["jti"],
+        user_id=user.id,
+        token_type=claims["type"],
+        expires_at=datetime.fromtimestamp(claims["exp"], UTC),
     )
+    try:
+        # Two logouts racing with one token: the second finds it revoked already, which is fine.
+        with session.begin_nested():
+            session.add(revoked)
+    except IntegrityError:
+        pass
     _revoke(session, auth_session, reason="logout")
     audit.record(
         session, "user.logout", user_id=user.id, resource_type="session", resource_id=auth_session.id
@@ -163,6 +176,19 @@ def purge_expired(session: Session, *, now: datetime | None = None) -> int:
     tokens_gone = session.execute(delete(RevokedToken).where(RevokedToken.expires_at < grace))
     sessions_gone = session.execute(delete(AuthSession).where(AuthSession.expires_at < grace))
     return int(tokens_gone.rowcount) + int(sessions_gone.rowcount)  # type: ignore[attr-defined]
+
+
+def _reused(session: Session, user: User, auth_session: AuthSession) -> TokenError:
+    _revoke(session, auth_session, reason="refresh_reuse")
+    audit.record(
+        session,
+        "user.token_reuse",
+        user_id=user.id,
+        resource_type="session",
+        resource_id=auth_session.id,
+    )
+    session.flush()
+    return tokens.revoked_error()
 
 
 def _revoke(session: Session, auth_session: AuthSession, *, reason: str) -> None:

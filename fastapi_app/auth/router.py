@@ -56,11 +56,16 @@ def refresh(
 ) -> TokenPairRead | JSONResponse:
     """Rotate: the presented refresh token is retired; presenting it again ends its session."""
     claims = tokens.decode_token(runtime.settings, body.refresh_token, expected="refresh")
-    outcome = sessions.resolve_refresh(session, claims)
+    found = sessions.resolve_refresh(session, claims)
+    outcome = (
+        found
+        if isinstance(found, TokenError)
+        else sessions.rotate(session, runtime.settings, *found, presented_jti=claims["jti"])
+    )
     if isinstance(outcome, TokenError):
         # Returned, not raised, so a reuse's revocation and audit entry are committed.
         return error_response(request, 401, outcome.code, outcome.message)
-    return _pair(runtime, sessions.rotate(session, runtime.settings, *outcome))
+    return _pair(runtime, outcome)
 
 
 @router.post(
