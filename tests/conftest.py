@@ -29,7 +29,7 @@ from datalab import migrate
 from datalab.settings import Settings
 from fastapi_app.main import create_app
 from shared_models import Base, Role, User
-from tests.helpers import PASSWORD, Accounts
+from tests.helpers import Accounts
 
 _skipped: list[str] = []
 
@@ -149,4 +149,31 @@ def admin_headers(accounts: Accounts, admin: User) -> dict[str, str]:
     return accounts.headers(admin)
 
 
-__all__ = ["PASSWORD"]
+@pytest.fixture
+def other(accounts: Accounts) -> User:
+    """A second user with the `user` role."""
+    return accounts.create("other@example.com", Role.USER)
+
+
+@pytest.fixture
+def other_headers(accounts: Accounts, other: User) -> dict[str, str]:
+    """Authorization headers for `other`."""
+    return accounts.headers(other)
+
+
+@pytest.fixture
+def viewer(accounts: Accounts) -> User:
+    """A user with the read-only `viewer` role."""
+    return accounts.create("viewer@example.com", Role.VIEWER)
+
+
+@pytest.fixture
+def viewer_headers(accounts: Accounts, viewer: User) -> dict[str, str]:
+    """Authorization headers for `viewer`."""
+    return accounts.headers(viewer)
+
+
+@pytest.fixture
+def analyst_headers(accounts: Accounts) -> dict[str, str]:
+    """Authorization headers for a user with the `analyst` role."""
+    return accounts.headers(accounts.create("analyst@example.com", Role.ANALYST))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 from fastapi import FastAPI
@@ -13,6 +14,27 @@ from datalab.services import sessions
 from shared_models import Base, Role, User
 
 PASSWORD = "Correct-Horse-9"
+OTHER_SECRET = "a-different-signing-secret-that-is-long-enough-for-hs256-0123456789"
+
+# What the legacy contract promises, as clients check it.
+USER_KEYS = {
+    "id",
+    "email",
+    "first_name",
+    "last_name",
+    "role",
+    "is_active",
+    "department",
+    "organization",
+    "timezone",
+    "language",
+    "last_login",
+    "created_at",
+}
+ISO_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00")
+REVOKED = {"msg": "Token has been revoked"}
+FORBIDDEN = {"msg": "Insufficient permissions"}
+NOT_AN_OBJECT = {"msg": "Request body must be a JSON object"}
 
 
 @cache

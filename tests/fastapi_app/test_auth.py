@@ -16,27 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared_models import AuditLog, AuthSession, RevokedToken, Role, User
-from tests.helpers import PASSWORD, Accounts, bearer, count
+from tests.helpers import PASSWORD, USER_KEYS, Accounts, bearer, count
 
 LOGIN = "/api/v1/auth/login"
 REFRESH = "/api/v1/auth/refresh"
 LOGOUT = "/api/v1/auth/logout"
 PROFILE = "/api/v1/auth/profile"
 ENVELOPE_KEYS = {"type", "code", "message", "details", "request_id", "timestamp", "service"}
-USER_KEYS = {
-    "id",
-    "email",
-    "first_name",
-    "last_name",
-    "role",
-    "is_active",
-    "department",
-    "organization",
-    "timezone",
-    "language",
-    "last_login",
-    "created_at",
-}
 
 
 def error_of(response: Response, status: int, code: str) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,27 +16,19 @@ from sqlalchemy.orm import Session
 from datalab import tokens
 from datalab.settings import Settings
 from shared_models import AuditLog, AuthSession, RevokedToken, Role, User
-from tests.helpers import PASSWORD, Accounts, bearer, count
+from tests.helpers import (
+    ISO_UTC,
+    NOT_AN_OBJECT,
+    OTHER_SECRET,
+    PASSWORD,
+    REVOKED,
+    USER_KEYS,
+    Accounts,
+    bearer,
+    count,
+)
 
-USER_KEYS = {
-    "id",
-    "email",
-    "first_name",
-    "last_name",
-    "role",
-    "is_active",
-    "department",
-    "organization",
-    "timezone",
-    "language",
-    "last_login",
-    "created_at",
-}
-ISO_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00")
 BAD_CREDENTIALS = {"msg": "Bad email or password"}
-REVOKED = {"msg": "Token has been revoked"}
-NOT_AN_OBJECT = {"msg": "Request body must be a JSON object"}
-OTHER_SECRET = "a-different-signing-secret-that-is-long-enough-for-hs256-0123456789"
 NEW_PASSWORD = "Brand-New-Pass-7"
 
 

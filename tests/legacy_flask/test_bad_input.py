@@ -18,9 +18,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from shared_models import AuditLog, DataSource, Integration, User
-from tests.helpers import count
+from tests.helpers import NOT_AN_OBJECT, count
 
-NOT_AN_OBJECT = {"msg": "Request body must be a JSON object"}
 TOO_LARGE = {"msg": "Request body too large"}
 MISSING = object()
 LONG = "x" * 10_000

@@ -10,8 +10,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from shared_models import AuditLog, DataSource, Role, User
-from tests.helpers import Accounts, count
+from shared_models import AuditLog, DataSource, User
+from tests.helpers import FORBIDDEN, count
 
 URL = "/api/data-sources"
 MASK = "********"
@@ -34,38 +34,7 @@ SOURCE_KEYS = {
     "updated_at",
 }
 NOT_FOUND = {"msg": "Data source not found"}
-FORBIDDEN = {"msg": "Insufficient permissions"}
 NAME_TAKEN = {"msg": "A data source with this name already exists"}
-
-
-@pytest.fixture
-def other(accounts: Accounts) -> User:
-    """A second user with the `user` role."""
-    return accounts.create("other@example.com", Role.USER)
-
-
-@pytest.fixture
-def other_headers(accounts: Accounts, other: User) -> dict[str, str]:
-    """Authorization headers for `other`."""
-    return accounts.headers(other)
-
-
-@pytest.fixture
-def viewer(accounts: Accounts) -> User:
-    """A user with the read-only `viewer` role."""
-    return accounts.create("viewer@example.com", Role.VIEWER)
-
-
-@pytest.fixture
-def viewer_headers(accounts: Accounts, viewer: User) -> dict[str, str]:
-    """Authorization headers for `viewer`."""
-    return accounts.headers(viewer)
-
-
-@pytest.fixture
-def analyst_headers(accounts: Accounts) -> dict[str, str]:
-    """Authorization headers for a user with the `analyst` role."""
-    return accounts.headers(accounts.create("analyst@example.com", Role.ANALYST))
 
 
 def source_body(name: str = "warehouse", **fields: Any) -> dict[str, Any]:

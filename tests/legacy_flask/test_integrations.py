@@ -11,45 +11,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from shared_models import AuditLog, Integration, Role, User
-from tests.helpers import Accounts, count
+from tests.helpers import FORBIDDEN, Accounts, count
 
 URL = "/api/integrations"
 MASK = "********"
 SECRET = "xoxb-Plaintext-Slack-Token"
 INTEGRATION_KEYS = {"id", "owner_id", "name", "provider", "is_active", "config", "created_at"}
 NOT_FOUND = {"msg": "Integration not found"}
-FORBIDDEN = {"msg": "Insufficient permissions"}
 DELETED = {"msg": "Integration deleted"}
-
-
-@pytest.fixture
-def other(accounts: Accounts) -> User:
-    """A second user with the `user` role."""
-    return accounts.create("other@example.com", Role.USER)
-
-
-@pytest.fixture
-def other_headers(accounts: Accounts, other: User) -> dict[str, str]:
-    """Authorization headers for `other`."""
-    return accounts.headers(other)
-
-
-@pytest.fixture
-def viewer(accounts: Accounts) -> User:
-    """A user with the read-only `viewer` role."""
-    return accounts.create("viewer@example.com", Role.VIEWER)
-
-
-@pytest.fixture
-def viewer_headers(accounts: Accounts, viewer: User) -> dict[str, str]:
-    """Authorization headers for `viewer`."""
-    return accounts.headers(viewer)
-
-
-@pytest.fixture
-def analyst_headers(accounts: Accounts) -> dict[str, str]:
-    """Authorization headers for a user with the `analyst` role."""
-    return accounts.headers(accounts.create("analyst@example.com", Role.ANALYST))
 
 
 def integration_body(name: str = "alerts", **fields: Any) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,27 +16,19 @@ from datalab import tokens
 from datalab.services import users
 from datalab.settings import Settings
 from shared_models import AuditLog, Role, User
-from tests.helpers import PASSWORD, Accounts, bearer, count
+from tests.helpers import (
+    FORBIDDEN,
+    ISO_UTC,
+    NOT_AN_OBJECT,
+    OTHER_SECRET,
+    PASSWORD,
+    REVOKED,
+    USER_KEYS,
+    Accounts,
+    bearer,
+    count,
+)
 
-USER_KEYS = {
-    "id",
-    "email",
-    "first_name",
-    "last_name",
-    "role",
-    "is_active",
-    "department",
-    "organization",
-    "timezone",
-    "language",
-    "last_login",
-    "created_at",
-}
-ISO_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00")
-REVOKED = {"msg": "Token has been revoked"}
-FORBIDDEN = {"msg": "Insufficient permissions"}
-NOT_AN_OBJECT = {"msg": "Request body must be a JSON object"}
-OTHER_SECRET = "a-different-signing-secret-that-is-long-enough-for-hs256-0123456789"
 LOWER_ROLES = [Role.VIEWER, Role.USER, Role.ANALYST]
 PROFILE = {
     "first_name": "Grace",
