@@ -1,4 +1,9 @@
-"""The vocabulary of the v1 routers: a session per request, the runtime, the current user."""
+"""The vocabulary of the v1 routers: a session per request, the runtime, the current user.
+
+FastAPI runs every sync dependency on a worker thread, one hop each. Those that only
+read memory or check a signature are `async def` to skip that hop; those that touch
+the database stay sync, so no blocking call ever runs on the event loop.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ from shared_models import AuthSession, Role, User
 bearer_scheme = HTTPBearer(auto_error=False, description="An access token from /api/v1/auth/login")
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     """Return the app's settings, hasher and cipher."""
     return cast(Runtime, request.app.state.runtime)
 
@@ -37,7 +42,7 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def access_claims(
+async def access_claims(
     request: Request,
     runtime: RuntimeDep,
     _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
@@ -58,7 +63,7 @@ def current_login(session: SessionDep, claims: AccessClaims) -> tuple[User, Auth
 CurrentLogin = Annotated[tuple[User, AuthSession], Depends(current_login)]
 
 
-def current_user(login: CurrentLogin) -> User:
+async def current_user(login: CurrentLogin) -> User:
     """Return the user behind the access token."""
     return login[0]
 
@@ -69,7 +74,7 @@ CurrentUser = Annotated[User, Depends(current_user)]
 def require_role(role: Role) -> Any:
     """Return a dependency that lets only users ranking at least `role` through."""
 
-    def check(user: CurrentUser) -> User:
+    async def check(user: CurrentUser) -> User:
         if not user.has_role_at_least(role):
             raise Forbidden("Insufficient permissions")
         return user
