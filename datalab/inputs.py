@@ -95,6 +95,13 @@ class IntegrationCreate(Input):
     config: Config
 
 
+class IntegrationUpdate(Input):
+    """Changes to an integration; a masked secret keeps its stored value."""
+
+    name: ResourceName | None = None
+    config: Config | None = None
+
+
 def parse_input(model: type[M], data: dict[str, object], *, ignore_unknown: bool = False) -> M:
     """Validate `data` as `model`, turning the first problem into `InvalidInput`."""
     if ignore_unknown:

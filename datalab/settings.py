@@ -36,6 +36,14 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(10, ge=1, le=200)
     db_max_overflow: int = Field(10, ge=0, le=200)
     log_level: str = "INFO"
+    reset_ttl: int = Field(1_800, ge=300, le=86_400)
+    password_reset_url: str = "http://127.0.0.1:8000/reset-password?token={token}"  # noqa: S105
+    smtp_host: str | None = None
+    smtp_port: int = Field(587, ge=1, le=65_535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    smtp_from: str = "Datalab <no-reply@localhost>"
 
     @model_validator(mode="after")
     def _fill_development_defaults(self) -> Settings:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
+from fastapi_app.audit_logs.router import router as audit_logs_router
 from fastapi_app.auth.router import router as auth_router
+from fastapi_app.data_sources.router import router as data_sources_router
+from fastapi_app.dependencies import current_user
 from fastapi_app.health.router import router as health_router
+from fastapi_app.integrations.router import router as integrations_router
+from fastapi_app.users.router import router as users_router
 
 PREFIX = "/api/v1"
 
@@ -14,5 +19,10 @@ def include_routers(app: FastAPI) -> None:
     """Add every v1 router to `app`."""
     api = APIRouter(prefix=PREFIX)
     api.include_router(health_router)
-    api.include_router(auth_router)
+    api.include_router(auth_router)  # public and authenticated routes, each declared
+    # Everything else is authenticated as a whole; a public route there would be a mistake.
+    signed_in = APIRouter(dependencies=[Depends(current_user)])
+    for router in (users_router, data_sources_router, integrations_router, audit_logs_router):
+        signed_in.include_router(router)
+    api.include_router(signed_in)
     app.include_router(api)

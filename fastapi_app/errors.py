@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from datalab.errors import DomainError, TokenError
+from datalab.errors import DomainError, InvalidInput, TokenError
 
 log = logging.getLogger(__name__)
 SERVICE = "datalab-api"
@@ -70,6 +70,7 @@ def error_response(
 def init_app(app: FastAPI) -> None:
     """Register the handlers that put every error in the envelope."""
     app.add_exception_handler(TokenError, _token_error)  # type: ignore[arg-type]
+    app.add_exception_handler(InvalidInput, _invalid_input)  # type: ignore[arg-type]
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
@@ -79,6 +80,12 @@ def init_app(app: FastAPI) -> None:
 async def _token_error(request: Request, exc: TokenError) -> JSONResponse:
     # RFC 6750: every token problem is a 401 here, whatever flask-jwt-extended answers on /api.
     return error_response(request, 401, exc.code, exc.message)
+
+
+async def _invalid_input(request: Request, exc: InvalidInput) -> JSONResponse:
+    # In v1 every field-level problem is a 422 with the field named in `details`.
+    details = [{"field": exc.field, "message": exc.reason, "type": exc.code.lower()}]
+    return error_response(request, 422, exc.code, exc.message, details=details)
 
 
 async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:

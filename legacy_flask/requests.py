@@ -14,7 +14,7 @@ from datalab import tokens
 from datalab.errors import DomainError, Forbidden, InvalidInput
 from datalab.runtime import Runtime
 from datalab.services import sessions
-from datalab.services.pages import MAX_PAGE, MAX_PER_PAGE, PageRequest
+from datalab.services.pages import MAX_LIMIT, MAX_PAGE, PageRequest
 from legacy_flask.extensions import db
 from shared_models import AuthSession, Role, User
 
@@ -50,9 +50,9 @@ def _refuse_constant(name: str) -> None:
 
 def page_request() -> PageRequest:
     """Read `page` and `per_page` from the query string."""
-    return PageRequest(
+    return PageRequest.numbered(
         page=int_arg("page", 1, high=MAX_PAGE) or 1,
-        per_page=int_arg("per_page", 20, high=MAX_PER_PAGE) or 20,
+        per_page=int_arg("per_page", 20, high=MAX_LIMIT) or 20,
     )
 
 

@@ -91,6 +91,6 @@ def page_json(key: str, page: Page[T], item: Callable[[T], dict[str, Any]]) -> d
     return {
         key: [item(row) for row in page.items],
         "total": page.total,
-        "page": page.page,
-        "per_page": page.per_page,
+        "page": page.offset // page.limit + 1,
+        "per_page": page.limit,
     }

@@ -5,6 +5,7 @@ from shared_models.auth import AuthSession, RevokedToken
 from shared_models.base import Base, UTCDateTime, utcnow
 from shared_models.data_source import DataSource, SourceStatus, SourceType
 from shared_models.integration import Integration
+from shared_models.password_reset import PasswordResetToken
 from shared_models.user import ROLE_RANK, Role, User
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "Base",
     "DataSource",
     "Integration",
+    "PasswordResetToken",
     "RevokedToken",
     "Role",
     "SourceStatus",

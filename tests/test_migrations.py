@@ -26,6 +26,7 @@ TABLES = {
     "auth_session",
     "data_source",
     "integration",
+    "password_reset_token",
     "revoked_token",
     "user_account",
 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -10,10 +12,20 @@ from shared_models import AuditLog
 
 
 def list_entries(
-    session: Session, request: PageRequest, *, user_id: int | None = None, action: str | None = None
+    session: Session,
+    request: PageRequest,
+    *,
+    user_id: int | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> Page[AuditLog]:
-    """Return one page of audit entries, newest first, optionally for one user or action."""
+    """Return one page of audit entries, newest first, filtered by user, action or time range."""
     statement = select(AuditLog)
+    if since is not None:
+        statement = statement.where(AuditLog.created_at >= since)
+    if until is not None:
+        statement = statement.where(AuditLog.created_at < until)
     if user_id is not None:
         statement = statement.where(AuditLog.user_id == user_id)
     if action is not None:

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, cast, exists, func, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from datalab import audit
 from datalab.crypto import ConfigCipher
-from datalab.errors import Conflict, NotFound
+from datalab.errors import Conflict, Forbidden, NotFound
 from datalab.inputs import DataSourceCreate, DataSourceUpdate
 from datalab.masking import merge_masked
 from datalab.services.pages import Page, PageRequest, paginate, valid_id
-from shared_models import DataSource, Role, SourceType, User
+from shared_models import DataSource, Role, SourceStatus, SourceType, User
 
 NAME_TAKEN = "A data source with this name already exists"
 
@@ -40,10 +41,45 @@ def list_own(
     session: Session, owner: User, request: PageRequest, *, source_type: SourceType | None = None
 ) -> Page[DataSource]:
     """Return one page of the owner's active sources, newest first."""
-    statement = select(DataSource).where(DataSource.owner_id == owner.id, DataSource.is_active.is_(True))
+    return list_sources(session, owner, request, source_type=source_type)
+
+
+def list_sources(
+    session: Session,
+    actor: User,
+    request: PageRequest,
+    *,
+    everyone: bool = False,
+    source_type: SourceType | None = None,
+    status: SourceStatus | None = None,
+    tag: str | None = None,
+    name_contains: str | None = None,
+) -> Page[DataSource]:
+    """Return one page of active sources, newest first: the actor's own, or everyone's for an admin."""
+    if everyone and actor.role != Role.ADMIN:
+        raise Forbidden("Insufficient permissions")
+    statement = select(DataSource).where(DataSource.is_active.is_(True))
+    if not everyone:
+        statement = statement.where(DataSource.owner_id == actor.id)
     if source_type is not None:
         statement = statement.where(DataSource.type == source_type.value)
+    if status is not None:
+        statement = statement.where(DataSource.status == status.value)
+    if tag is not None:
+        statement = statement.where(_has_tag(session, tag))
+    if name_contains:
+        statement = statement.where(
+            func.lower(DataSource.name).contains(name_contains.lower(), autoescape=True)
+        )
     return paginate(session, statement.order_by(DataSource.id.desc()), request)
+
+
+def _has_tag(session: Session, tag: str) -> ColumnElement[bool]:
+    # Tags are a JSON array; each database spells "array contains" its own way.
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(DataSource.tags, JSONB).contains([tag])
+    items = func.json_each(DataSource.tags).table_valued("value")
+    return exists(select(1).select_from(items).where(items.c.value == tag))
 
 
 def create(session: Session, cipher: ConfigCipher, owner: User, data: DataSourceCreate) -> DataSource:

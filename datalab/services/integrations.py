@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session
 from datalab import audit
 from datalab.crypto import ConfigCipher
 from datalab.errors import NotFound
-from datalab.inputs import IntegrationCreate
+from datalab.inputs import IntegrationCreate, IntegrationUpdate
+from datalab.masking import merge_masked
 from datalab.services.pages import Page, PageRequest, paginate, valid_id
 from shared_models import Integration, Role, User
 
@@ -21,6 +22,28 @@ def get_owned(session: Session, actor: User, integration_id: int) -> Integration
     integration = session.scalars(statement).one_or_none() if valid_id(integration_id) else None
     if integration is None:
         raise NotFound("Integration not found")
+    return integration
+
+
+def update(
+    session: Session, cipher: ConfigCipher, actor: User, integration: Integration, data: IntegrationUpdate
+) -> Integration:
+    """Apply the fields that were sent; a masked secret keeps the stored one."""
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    if "name" in changes:
+        integration.name = changes["name"]
+    if "config" in changes:
+        stored = cipher.decrypt(integration.config_encrypted)
+        integration.config_encrypted = cipher.encrypt(merge_masked(stored, changes["config"]))
+    audit.record(
+        session,
+        "integration.update",
+        user_id=actor.id,
+        resource_type="integration",
+        resource_id=integration.id,
+        details={"fields": sorted(changes)},
+    )
+    session.flush()
     return integration
 
 

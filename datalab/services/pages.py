@@ -1,4 +1,4 @@
-"""Page-numbered listing."""
+"""Listing one slice of rows with the total across all of them."""
 
 from __future__ import annotations
 
@@ -9,41 +9,40 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 T = TypeVar("T")
-MAX_PER_PAGE = 100
+MAX_LIMIT = 100
 MAX_PAGE = 1_000_000
+MAX_OFFSET = MAX_PAGE * MAX_LIMIT
+MAX_ID = 2**31 - 1
 
 
 @dataclass(frozen=True)
 class PageRequest:
-    """Which page of a list to return."""
+    """Which rows of a list to return: `limit` rows after skipping `offset`."""
 
-    page: int = 1
-    per_page: int = 20
+    limit: int = 20
+    offset: int = 0
 
-    @property
-    def offset(self) -> int:
-        """Return the number of rows before this page."""
-        return (self.page - 1) * self.per_page
+    @classmethod
+    def numbered(cls, page: int, per_page: int) -> PageRequest:
+        """Return the request for page `page` (from 1) of `per_page` rows."""
+        return cls(limit=per_page, offset=(page - 1) * per_page)
 
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
-    """One page of rows and the total across all pages."""
+    """One slice of rows and the total across all of them."""
 
     items: list[T]
     total: int
-    page: int
-    per_page: int
+    limit: int
+    offset: int
 
 
 def paginate(session: Session, statement: Select[Any], request: PageRequest) -> Page[Any]:
-    """Run `statement` for one page, counting every matching row."""
+    """Run `statement` for one slice, counting every matching row."""
     total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
-    rows = session.scalars(statement.limit(request.per_page).offset(request.offset)).all()
-    return Page(items=list(rows), total=total or 0, page=request.page, per_page=request.per_page)
-
-
-MAX_ID = 2**31 - 1
+    rows = session.scalars(statement.limit(request.limit).offset(request.offset)).all()
+    return Page(items=list(rows), total=total or 0, limit=request.limit, offset=request.offset)
 
 
 def valid_id(value: int) -> bool:

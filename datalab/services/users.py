@@ -71,9 +71,23 @@ def get_user(session: Session, user_id: int) -> User:
     return user
 
 
-def list_users(session: Session, request: PageRequest) -> Page[User]:
-    """Return one page of users, oldest first."""
-    return paginate(session, select(User).order_by(User.id), request)
+def list_users(
+    session: Session,
+    request: PageRequest,
+    *,
+    role: Role | None = None,
+    is_active: bool | None = None,
+    email_contains: str | None = None,
+) -> Page[User]:
+    """Return one page of users, oldest first, filtered by role, active flag or part of the email."""
+    statement = select(User).order_by(User.id)
+    if role is not None:
+        statement = statement.where(User.role == role.value)
+    if is_active is not None:
+        statement = statement.where(User.is_active.is_(is_active))
+    if email_contains:
+        statement = statement.where(User.email.contains(email_contains.lower(), autoescape=True))
+    return paginate(session, statement, request)
 
 
 def update_profile(session: Session, user: User, changes: dict[str, Any]) -> User:
@@ -115,6 +129,8 @@ def change_role(session: Session, *, actor: User, user_id: int, role: Role) -> U
 
 def set_active(session: Session, *, actor: User | None, user_id: int, active: bool) -> User:
     """Activate or deactivate a user; deactivation ends every session they have."""
+    if actor is not None and user_id == actor.id and not active:
+        raise InvalidInput("is_active", "you cannot deactivate yourself", code="OWN_ACCOUNT")
     user = get_user(session, user_id)
     user.is_active = active
     if not active:

@@ -1,20 +1,33 @@
-"""Sign-in, token refresh, sign-out and the caller's profile under /api/v1/auth."""
+"""Accounts and tokens under /api/v1/auth: sign-up, sign-in, refresh, sign-out, profile, passwords."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, status
+from typing import Any
+
+from fastapi import APIRouter, BackgroundTasks, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from datalab import tokens
-from datalab.errors import TokenError
-from datalab.inputs import LoginIn
-from datalab.services import sessions
-from fastapi_app.auth.schemas import RefreshIn, TokenPairRead, UserRead
+from datalab.errors import InvalidInput, TokenError
+from datalab.inputs import LoginIn, ProfileUpdate, RegisterIn
+from datalab.mail import Mailer
+from datalab.services import password_resets, sessions, users
+from fastapi_app.auth.schemas import (
+    ChangePasswordIn,
+    MessageRead,
+    RefreshIn,
+    ResetConfirmIn,
+    ResetRequestIn,
+    TokenPairRead,
+)
 from fastapi_app.dependencies import AccessClaims, CurrentLogin, CurrentUser, RuntimeDep, SessionDep
 from fastapi_app.errors import error_response
 from fastapi_app.responses import AUTH_ERRORS, errors
+from fastapi_app.users.schemas import UserRead
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+PUBLIC: dict[str, Any] = {"security": []}
+RESET_REQUESTED = "If that email belongs to an account, a reset link is on its way."
 
 
 def _pair(runtime: RuntimeDep, pair: sessions.TokenPair) -> TokenPairRead:
@@ -26,11 +39,23 @@ def _pair(runtime: RuntimeDep, pair: sessions.TokenPair) -> TokenPairRead:
 
 
 @router.post(
+    "/register",
+    summary="Create an account",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(409, 413, 422),
+    openapi_extra=PUBLIC,
+)
+def register(account: RegisterIn, session: SessionDep, runtime: RuntimeDep) -> UserRead:
+    """Sign up with the `user` role; emails are unique whatever their case."""
+    return UserRead.model_validate(users.register(session, runtime.passwords, **account.model_dump()))
+
+
+@router.post(
     "/login",
     summary="Exchange email and password for tokens",
     response_model=TokenPairRead,
     responses=errors(401, 413, 422),
-    openapi_extra={"security": []},
+    openapi_extra=PUBLIC,
 )
 def login(
     credentials: LoginIn, request: Request, session: SessionDep, runtime: RuntimeDep
@@ -49,7 +74,7 @@ def login(
     summary="Exchange a refresh token for a new token pair",
     response_model=TokenPairRead,
     responses=errors(401, 413, 422),
-    openapi_extra={"security": []},
+    openapi_extra=PUBLIC,
 )
 def refresh(
     body: RefreshIn, request: Request, session: SessionDep, runtime: RuntimeDep
@@ -85,3 +110,60 @@ def logout(session: SessionDep, login: CurrentLogin, claims: AccessClaims) -> Re
 def profile(user: CurrentUser) -> UserRead:
     """Return the signed-in user's profile, read from the database."""
     return UserRead.model_validate(user)
+
+
+@router.put("/profile", summary="Change the caller's profile", responses=errors(*AUTH_ERRORS))
+def update_profile(session: SessionDep, user: CurrentUser, changes: ProfileUpdate) -> UserRead:
+    """Change name, department, organization, time zone or language; nothing else."""
+    return UserRead.model_validate(
+        users.update_profile(session, user, changes.model_dump(exclude_unset=True))
+    )
+
+
+@router.post(
+    "/change-password",
+    summary="Change the caller's password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=errors(*AUTH_ERRORS),
+)
+def change_password(
+    session: SessionDep, runtime: RuntimeDep, login: CurrentLogin, body: ChangePasswordIn
+) -> Response:
+    """Check the current password, set the new one and end every other session of the user."""
+    user, auth_session = login
+    if not runtime.passwords.verify(body.current_password, user.password_hash):
+        raise InvalidInput("current_password", "is not the current password", code="WRONG_PASSWORD")
+    users.change_password(session, runtime.passwords, user, body.new_password, keep_session=auth_session.id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/reset-password",
+    summary="Ask for a password-reset mail",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=errors(413, 422),
+    openapi_extra=PUBLIC,
+)
+def request_password_reset(
+    body: ResetRequestIn, request: Request, session: SessionDep, runtime: RuntimeDep, tasks: BackgroundTasks
+) -> MessageRead:
+    """Mail a single-use reset link valid 30 minutes; the same answer whether or not the email exists."""
+    mail = password_resets.request_reset(session, runtime.settings, body.email)
+    if mail is not None:
+        # Sent after the answer, so an existing email costs the caller no extra time.
+        mailer: Mailer = request.app.state.mailer
+        tasks.add_task(mailer.send, mail)
+    return MessageRead(message=RESET_REQUESTED)
+
+
+@router.post(
+    "/reset-password/confirm",
+    summary="Set a new password with a reset token",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=errors(413, 422),
+    openapi_extra=PUBLIC,
+)
+def confirm_password_reset(body: ResetConfirmIn, session: SessionDep, runtime: RuntimeDep) -> Response:
+    """Use a reset token once: the password changes and every session of the user ends."""
+    password_resets.confirm_reset(session, runtime.passwords, body.token, body.new_password)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

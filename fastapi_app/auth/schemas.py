@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from datalab.fields import CleanStr, LoginEmail, LoginPassword
+
+
+class Body(BaseModel):
+    """Base of the auth bodies: unknown keys are refused."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class TokenPairRead(BaseModel):
@@ -17,28 +24,33 @@ class TokenPairRead(BaseModel):
     expires_in: int = Field(description="Seconds until the access token expires")
 
 
-class RefreshIn(BaseModel):
+class RefreshIn(Body):
     """A refresh token to exchange for a new pair."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
 
     refresh_token: str = Field(min_length=1, max_length=4096)
 
 
-class UserRead(BaseModel):
-    """A user as the API shows it; never the password hash."""
+class ChangePasswordIn(Body):
+    """The current password, to prove it is really the user, and the new one."""
 
-    model_config = ConfigDict(from_attributes=True)
+    current_password: LoginPassword
+    new_password: CleanStr = Field(max_length=1024)
 
-    id: int
-    email: str
-    first_name: str | None
-    last_name: str | None
-    role: str
-    is_active: bool
-    department: str | None
-    organization: str | None
-    timezone: str
-    language: str
-    last_login: datetime | None
-    created_at: datetime
+
+class ResetRequestIn(Body):
+    """The email of the account whose password was forgotten."""
+
+    email: LoginEmail
+
+
+class ResetConfirmIn(Body):
+    """The token from the reset mail and the new password."""
+
+    token: str = Field(min_length=1, max_length=256)
+    new_password: CleanStr = Field(max_length=1024)
+
+
+class MessageRead(BaseModel):
+    """A sentence for people."""
+
+    message: str

@@ -421,7 +421,7 @@ def test_openapi_lists_auth_routes_with_bearer_scheme(client: TestClient) -> Non
     assert set(paths[LOGIN]) == {"post"}
     assert set(paths[REFRESH]) == {"post"}
     assert set(paths[LOGOUT]) == {"post"}
-    assert set(paths[PROFILE]) == {"get"}
+    assert set(paths[PROFILE]) == {"get", "put"}
     # Sign-in and refresh are public; logout and profile need the bearer token.
     assert paths[LOGIN]["post"]["security"] == []
     assert paths[REFRESH]["post"]["security"] == []

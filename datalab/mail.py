@@ -1,0 +1,74 @@
+"""Sending mail: over SMTP when `SMTP_HOST` is set, otherwise to the log (development only)."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Protocol
+
+from datalab.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Mail:
+    """One plain-text message."""
+
+    to: str
+    subject: str
+    body: str
+
+
+class Mailer(Protocol):
+    """Something that delivers mail."""
+
+    def send(self, mail: Mail) -> None:
+        """Deliver `mail`."""
+
+
+class LogMailer:
+    """Write each message to the log, so a developer can follow a reset link."""
+
+    def __init__(self, *, reveal: bool) -> None:
+        self.reveal = reveal
+
+    def send(self, mail: Mail) -> None:
+        """Log `mail`; outside development only that one was dropped, never its secret body."""
+        if self.reveal:
+            log.warning("mail to %s: %s\n%s", mail.to, mail.subject, mail.body)
+        else:
+            log.error("SMTP_HOST is not set: dropped a mail (%s)", mail.subject)
+
+
+class SmtpMailer:
+    """Send each message through an SMTP server."""
+
+    def __init__(self, settings: Settings) -> None:
+        assert settings.smtp_host, "SmtpMailer needs SMTP_HOST"
+        self.settings = settings
+
+    def send(self, mail: Mail) -> None:
+        """Send `mail`, with STARTTLS and login when configured."""
+        message = EmailMessage()
+        message["From"] = self.settings.smtp_from
+        message["To"] = mail.to
+        message["Subject"] = mail.subject
+        message.set_content(mail.body)
+        settings = self.settings
+        with smtplib.SMTP(settings.smtp_host or "", settings.smtp_port, timeout=10) as smtp:
+            if settings.smtp_starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if settings.smtp_username and settings.smtp_password:
+                smtp.login(settings.smtp_username, settings.smtp_password.get_secret_value())
+            smtp.send_message(message)
+
+
+def build_mailer(settings: Settings) -> Mailer:
+    """Return the SMTP mailer when `SMTP_HOST` is set, else the log mailer."""
+    if settings.smtp_host:
+        return SmtpMailer(settings)
+    return LogMailer(reveal=settings.env != "production")

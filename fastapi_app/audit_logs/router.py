@@ -1,0 +1,58 @@
+"""The audit log under /api/v1/audit-logs (admin)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from datalab.services import audit_logs
+from datalab.services.pages import MAX_ID
+from fastapi_app.dependencies import SessionDep, require_role
+from fastapi_app.pagination import PageDep, Paginated
+from fastapi_app.responses import errors
+from shared_models import Role, User
+
+router = APIRouter(prefix="/audit-logs", tags=["audit log"])
+
+
+class AuditLogRead(BaseModel):
+    """One audited action: who, what, on which resource, from where, in which request."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    user_id: int | None
+    action: str
+    resource_type: str | None
+    resource_id: str | None
+    details: dict[str, Any]
+    ip_address: str | None
+    request_id: str | None
+    created_at: datetime
+
+
+class AuditLogList(Paginated[AuditLogRead]):
+    """A slice of the audit log."""
+
+
+@router.get("", summary="List audit log entries", responses=errors(401, 403, 422))
+def list_entries(
+    session: SessionDep,
+    page: PageDep,
+    _: Annotated[User, require_role(Role.ADMIN)],
+    user_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    action: Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[a-z_.]+$")] = None,
+    since: Annotated[AwareDatetime | None, Query(description="Entries at or after this time")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="Entries before this time")] = None,
+) -> AuditLogList:
+    """List entries newest first, filtered by user, action or time range."""
+    found = audit_logs.list_entries(session, page, user_id=user_id, action=action, since=since, until=until)
+    return AuditLogList(
+        items=[AuditLogRead.model_validate(e) for e in found.items],
+        total=found.total,
+        limit=found.limit,
+        offset=found.offset,
+    )
