@@ -8,13 +8,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from datalab.errors import InvalidInput
 from datalab.fields import (
-    CleanStr,
     Config,
     Description,
     Email,
     Language,
     LoginEmail,
     LoginPassword,
+    NewPassword,
     OrgName,
     PersonName,
     Provider,
@@ -37,7 +37,7 @@ class RegisterIn(Input):
     """Sign-up: new accounts always get the `user` role."""
 
     email: Email
-    password: CleanStr = Field(max_length=1024)
+    password: NewPassword
     first_name: PersonName | None = None
     last_name: PersonName | None = None
 

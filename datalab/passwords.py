@@ -2,33 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 
 import bcrypt
 
-MIN_BYTES = 8
+from datalab.fields import PASSWORD_PATTERN, PASSWORD_RULE
+
 # bcrypt reads at most 72 bytes; longer passwords are refused, never silently truncated.
 MAX_BYTES = 72
-POLICY = (
-    f"must be {MIN_BYTES} to {MAX_BYTES} bytes of UTF-8 and contain "
-    "a lower-case letter, an upper-case letter and a digit"
-)
+POLICY = PASSWORD_RULE
+_POLICY = re.compile(PASSWORD_PATTERN)
 
 
 def password_problem(password: str) -> str | None:
     """Return why `password` breaks the policy, or None when it is acceptable."""
-    try:
-        size = len(password.encode("utf-8"))
-    except UnicodeEncodeError:
-        return POLICY
-    if not MIN_BYTES <= size <= MAX_BYTES or "\x00" in password:
-        return POLICY
-    has_lower = any(c.islower() for c in password)
-    has_upper = any(c.isupper() for c in password)
-    has_digit = any(c.isdigit() for c in password)
-    if not (has_lower and has_upper and has_digit):
-        return POLICY
-    return None
+    return None if _POLICY.search(password) else POLICY
 
 
 class PasswordHasher:

@@ -59,7 +59,7 @@ def test_create_user_reads_password_from_stdin_and_can_log_in(
 @pytest.mark.parametrize(
     ("args", "stdin", "message"),
     [
-        (["--email", "a@example.com"], "weakpass\n", "password: must be 8 to 72 bytes"),
+        (["--email", "a@example.com"], "weakpass\n", "password: must be 8 to 72 printable ASCII characters"),
         (["--email", "a@example.com"], "\n", "no password on standard input"),
         (["--email", "not-an-email"], ADMIN_PASSWORD + "\n", "valid email address"),
         (["--email", "a@example.com", "--role", "root"], ADMIN_PASSWORD + "\n", "Invalid value for '--role'"),

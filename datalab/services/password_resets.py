@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from datalab import audit
-from datalab.errors import InvalidInput
+from datalab.errors import BadCredentials, InvalidInput
 from datalab.mail import Mail
 from datalab.passwords import PasswordHasher, password_problem
 from datalab.services import sessions
@@ -79,7 +79,7 @@ def confirm_reset(session: Session, passwords: PasswordHasher, token: str, new_p
     ).scalar_one_or_none()
     user = session.get(User, claimed) if claimed is not None else None
     if user is None or not user.is_active:
-        raise InvalidInput("token", INVALID_TOKEN, code="INVALID_RESET_TOKEN")
+        raise BadCredentials(INVALID_TOKEN, code="INVALID_RESET_TOKEN")
     user.password_hash = passwords.hash(new_password)
     sessions.revoke_all(session, user.id, reason="password_reset")
     audit.record(session, "user.password_reset", user_id=user.id, resource_type="user", resource_id=user.id)

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from datalab import audit
-from datalab.errors import Conflict, InvalidInput, NotFound
+from datalab.errors import Conflict, Forbidden, InvalidInput, NotFound
 from datalab.passwords import PasswordHasher, password_problem
 from datalab.services import sessions
 from datalab.services.pages import Page, PageRequest, paginate, valid_id
@@ -109,7 +109,7 @@ def update_profile(session: Session, user: User, changes: dict[str, Any]) -> Use
 def change_role(session: Session, *, actor: User, user_id: int, role: Role) -> User:
     """Give a user a new role; every token they hold stops working."""
     if user_id == actor.id:
-        raise InvalidInput("role", "you cannot change your own role", code="OWN_ROLE")
+        raise Forbidden("You cannot change your own role", code="OWN_ROLE")
     user = get_user(session, user_id)
     old = user.role
     user.role = role.value
@@ -130,7 +130,7 @@ def change_role(session: Session, *, actor: User, user_id: int, role: Role) -> U
 def set_active(session: Session, *, actor: User | None, user_id: int, active: bool) -> User:
     """Activate or deactivate a user; deactivation ends every session they have."""
     if actor is not None and user_id == actor.id and not active:
-        raise InvalidInput("is_active", "you cannot deactivate yourself", code="OWN_ACCOUNT")
+        raise Forbidden("You cannot deactivate yourself", code="OWN_ACCOUNT")
     user = get_user(session, user_id)
     user.is_active = active
     if not active:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, BackgroundTasks, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from datalab import tokens
-from datalab.errors import InvalidInput, TokenError
+from datalab.errors import Forbidden, TokenError
 from datalab.inputs import LoginIn, ProfileUpdate, RegisterIn
 from datalab.mail import Mailer
 from datalab.services import password_resets, sessions, users
@@ -124,7 +124,7 @@ def update_profile(session: SessionDep, user: CurrentUser, changes: ProfileUpdat
     "/change-password",
     summary="Change the caller's password",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=errors(*AUTH_ERRORS),
+    responses=errors(*AUTH_ERRORS, 403),
 )
 def change_password(
     session: SessionDep, runtime: RuntimeDep, login: CurrentLogin, body: ChangePasswordIn
@@ -132,7 +132,7 @@ def change_password(
     """Check the current password, set the new one and end every other session of the user."""
     user, auth_session = login
     if not runtime.passwords.verify(body.current_password, user.password_hash):
-        raise InvalidInput("current_password", "is not the current password", code="WRONG_PASSWORD")
+        raise Forbidden("The current password is wrong", code="WRONG_PASSWORD")
     users.change_password(session, runtime.passwords, user, body.new_password, keep_session=auth_session.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -160,7 +160,7 @@ def request_password_reset(
     "/reset-password/confirm",
     summary="Set a new password with a reset token",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=errors(413, 422),
+    responses=errors(401, 413, 422),
     openapi_extra=PUBLIC,
 )
 def confirm_password_reset(body: ResetConfirmIn, session: SessionDep, runtime: RuntimeDep) -> Response:

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from datalab.fields import CleanStr, LoginEmail, LoginPassword
+from datalab.fields import LoginEmail, LoginPassword, NewPassword
 
 
 class Body(BaseModel):
@@ -34,7 +34,7 @@ class ChangePasswordIn(Body):
     """The current password, to prove it is really the user, and the new one."""
 
     current_password: LoginPassword
-    new_password: CleanStr = Field(max_length=1024)
+    new_password: NewPassword
 
 
 class ResetRequestIn(Body):
@@ -47,7 +47,7 @@ class ResetConfirmIn(Body):
     """The token from the reset mail and the new password."""
 
     token: str = Field(min_length=1, max_length=256)
-    new_password: CleanStr = Field(max_length=1024)
+    new_password: NewPassword
 
 
 class MessageRead(BaseModel):

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from datalab.fields import Tag
+from datalab.fields import SearchText, Tag
 from datalab.inputs import DataSourceCreate, DataSourceUpdate
 from datalab.services import data_sources
 from fastapi_app.data_sources.dependencies import OwnedDataSource
@@ -29,7 +29,7 @@ def list_sources(
     type: SourceType | None = None,
     status: SourceStatus | None = None,
     tag: Annotated[Tag | None, Query(description="Only sources with this tag")] = None,
-    name: Annotated[str | None, Query(max_length=255, description="Part of the name")] = None,
+    name: Annotated[SearchText | None, Query(description="Part of the name")] = None,
     all: Annotated[bool, Query(description="Every user's sources (admins only)")] = False,
 ) -> DataSourceList:
     """List active sources newest first: the caller's own, or everyone's for an admin asking `all`."""

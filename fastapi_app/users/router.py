@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
+from datalab.fields import SearchText
 from datalab.services import users
 from datalab.services.pages import MAX_ID
 from fastapi_app.dependencies import SessionDep, require_role
@@ -26,7 +27,7 @@ def list_users(
     _: Admin,
     role: Role | None = None,
     is_active: bool | None = None,
-    email: Annotated[str | None, Query(max_length=254, description="Part of the email")] = None,
+    email: Annotated[SearchText | None, Query(description="Part of the email")] = None,
 ) -> UserList:
     """List users oldest first, filtered by role, active flag or part of the email."""
     found = users.list_users(session, page, role=role, is_active=is_active, email_contains=email)

@@ -282,15 +282,16 @@ def test_create_source_duplicate_name_409(
     assert count(session, AuditLog) == audit_before
 
 
-def test_create_source_duplicate_name_after_strip_409(
+def test_create_source_name_kept_exactly_as_sent_201(
     client: TestClient, user_headers: dict[str, str]
 ) -> None:
     create_source(client, user_headers, name="dup")
 
     response = client.post(URL, json=source_body("  dup  "), headers=user_headers)
 
-    assert response.status_code == 409
-    assert response.json() == NAME_TAKEN
+    # Names are stored as sent (nothing is silently trimmed), so this is another name.
+    assert response.status_code == 201
+    assert response.json()["name"] == "  dup  "
 
 
 def test_create_source_name_of_deleted_source_201(client: TestClient, user_headers: dict[str, str]) -> None:

@@ -213,11 +213,11 @@ def test_update_me_partial_keeps_other_fields_200(
     assert reload(session, user).first_name == "Grace"
 
 
-def test_update_me_strips_names_200(client: TestClient, user_headers: dict[str, str]) -> None:
+def test_update_me_keeps_names_as_sent_200(client: TestClient, user_headers: dict[str, str]) -> None:
     response = client.put("/api/users/me", json={"first_name": "  Ada  "}, headers=user_headers)
 
     assert response.status_code == 200
-    assert response.json()["first_name"] == "Ada"
+    assert response.json()["first_name"] == "  Ada  "
 
 
 def test_update_me_clears_name_with_null_200(
@@ -601,14 +601,14 @@ def test_change_role_missing_user_404(
     assert count(session, AuditLog) == before
 
 
-def test_change_role_own_role_400(
+def test_change_role_own_role_403(
     client: TestClient, session: Session, admin: User, admin_headers: dict[str, str]
 ) -> None:
     before = count(session, AuditLog)
     response = client.put(f"/api/users/{admin.id}/role", json={"role": "viewer"}, headers=admin_headers)
 
-    assert response.status_code == 400
-    assert response.json()["msg"].startswith("role: ")
+    assert response.status_code == 403
+    assert response.json() == {"msg": "You cannot change your own role"}
     assert reload(session, admin).role == "admin"
     assert count(session, AuditLog) == before
     assert client.get("/api/users", headers=admin_headers).status_code == 200
