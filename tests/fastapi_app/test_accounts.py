@@ -463,7 +463,7 @@ def test_change_password_leaves_other_users_alone(
     ["Wrong-Horse-9", "", "correct-horse-9", "é" * 40, "\ud800"],
     ids=["wrong", "empty", "wrong-case", "over-72-bytes", "lone-surrogate"],
 )
-def test_change_password_wrong_current_422(
+def test_change_password_wrong_current_403(
     client: TestClient, session: Session, user: User, current: str
 ) -> None:
     caller = v1_login(client, user.email)
@@ -474,8 +474,9 @@ def test_change_password_wrong_current_422(
         headers={**bearer(caller["access_token"]), "Content-Type": "application/json"},
         content=json.dumps({"current_password": current, "new_password": NEW_PASSWORD}),
     )
-    error = error_of(response, 422, "WRONG_PASSWORD")
-    assert error["details"][0]["field"] == "current_password"
+    # 403, not 422: the request is well formed; the proof it carries is refused.
+    error = error_of(response, 403, "WRONG_PASSWORD")
+    assert error["message"] == "The current password is wrong"
     assert_password(client, user.email, PASSWORD, NEW_PASSWORD)
     assert_alive(client, other, user)
     assert actions(session, "user.password_change") == []
@@ -616,7 +617,7 @@ def test_reset_request_again_retires_earlier_token(
 ) -> None:
     first = request_reset(client, caplog, user.email)
     second = request_reset(client, caplog, user.email)
-    error_of(confirm(client, first), 422, "INVALID_RESET_TOKEN")
+    error_of(confirm(client, first), 401, "INVALID_RESET_TOKEN")
     assert confirm(client, second).status_code == 204
     assert_password(client, user.email, NEW_PASSWORD, PASSWORD)
 
@@ -697,14 +698,14 @@ def test_reset_confirm_leaves_other_users_alone(
     v1_login(client, other.email, PASSWORD)
 
 
-def test_reset_confirm_token_single_use_422(
+def test_reset_confirm_token_single_use_401(
     client: TestClient, session: Session, user: User, caplog: pytest.LogCaptureFixture
 ) -> None:
     token = request_reset(client, caplog, user.email)
     assert confirm(client, token).status_code == 204
-    error = error_of(confirm(client, token, "Third-Password-3"), 422, "INVALID_RESET_TOKEN")
-    assert error["type"] == "validation_error"
-    assert fields_of(error) == ["token"]
+    error = error_of(confirm(client, token, "Third-Password-3"), 401, "INVALID_RESET_TOKEN")
+    assert error["type"] == "authentication_error"
+    assert error["message"] == "The reset token is invalid, expired or already used"
     assert_password(client, user.email, NEW_PASSWORD, "Third-Password-3")
     assert len(actions(session, "user.password_reset")) == 1
 
@@ -732,11 +733,11 @@ def test_reset_confirm_token_valid_30_minutes(
         assert response.status_code == 204, response.text
         assert_password(client, user.email, NEW_PASSWORD, PASSWORD)
     else:
-        error_of(response, 422, "INVALID_RESET_TOKEN")
+        error_of(response, 401, "INVALID_RESET_TOKEN")
         assert_password(client, user.email, PASSWORD, NEW_PASSWORD)
 
 
-def test_reset_confirm_expired_token_422(
+def test_reset_confirm_expired_token_401(
     client: TestClient, session: Session, user: User, caplog: pytest.LogCaptureFixture
 ) -> None:
     tokens = v1_login(client, user.email)
@@ -744,15 +745,15 @@ def test_reset_confirm_expired_token_422(
     row = session.scalars(select(PasswordResetToken)).one()
     row.expires_at = datetime.now(UTC) - timedelta(seconds=1)
     session.commit()
-    error = error_of(confirm(client, token), 422, "INVALID_RESET_TOKEN")
-    assert error["message"] == "token: The reset token is invalid, expired or already used"
+    error = error_of(confirm(client, token), 401, "INVALID_RESET_TOKEN")
+    assert error["message"] == "The reset token is invalid, expired or already used"
     assert_password(client, user.email, PASSWORD, NEW_PASSWORD)
     assert_alive(client, tokens, user)
     assert actions(session, "user.password_reset") == []
 
 
 @pytest.mark.parametrize("kind", ["unknown", "stored-hash", "prefix", "upper-cased"])
-def test_reset_confirm_unknown_token_422(
+def test_reset_confirm_unknown_token_401(
     client: TestClient, session: Session, user: User, caplog: pytest.LogCaptureFixture, kind: str
 ) -> None:
     token = request_reset(client, caplog, user.email)
@@ -763,7 +764,7 @@ def test_reset_confirm_unknown_token_422(
         "prefix": token[:-1],
         "upper-cased": token.upper() if token.upper() != token else token.lower(),
     }[kind]
-    error_of(confirm(client, presented), 422, "INVALID_RESET_TOKEN")
+    error_of(confirm(client, presented), 401, "INVALID_RESET_TOKEN")
     assert_password(client, user.email, PASSWORD, NEW_PASSWORD)
     # A failed guess does not spend the real token.
     assert confirm(client, token).status_code == 204
@@ -784,13 +785,13 @@ def test_reset_confirm_weak_password_keeps_token_422(
     assert_password(client, user.email, NEW_PASSWORD, PASSWORD)
 
 
-def test_reset_confirm_for_deactivated_account_422(
+def test_reset_confirm_for_deactivated_account_401(
     client: TestClient, session: Session, user: User, caplog: pytest.LogCaptureFixture
 ) -> None:
     token = request_reset(client, caplog, user.email)
     user.is_active = False
     session.commit()
-    error_of(confirm(client, token), 422, "INVALID_RESET_TOKEN")
+    error_of(confirm(client, token), 401, "INVALID_RESET_TOKEN")
     assert fresh(session, user).password_hash.startswith("$2")
     assert actions(session, "user.password_reset") == []
     user.is_active = True
@@ -841,7 +842,7 @@ def test_parallel_reset_confirm_succeeds_once(
     token = request_reset(lenient_client, caplog, user.email)
     answers = in_parallel(8, partial(confirm, lenient_client, token))
     statuses = sorted(answer.status_code for answer in answers)
-    assert statuses == [204] + [422] * 7, statuses
+    assert statuses == [204] + [401] * 7, statuses
     assert len(actions(session, "user.password_reset")) == 1
 
 
