@@ -104,8 +104,9 @@ def _config(value: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_json(value: Any, depth: int) -> None:
-    if isinstance(value, dict | list) and depth > MAX_CONFIG_DEPTH:
-        raise ValueError(f"must not nest objects or lists deeper than {MAX_CONFIG_DEPTH} levels")
+    # The config itself is level 0; objects and lists may open levels 1 to MAX_CONFIG_DEPTH - 1.
+    if isinstance(value, dict | list) and depth >= MAX_CONFIG_DEPTH:
+        raise ValueError(f"must not nest objects or lists more than {MAX_CONFIG_DEPTH} levels deep")
     if isinstance(value, dict):
         if len(value) > MAX_CONFIG_KEYS:
             raise ValueError(f"objects must have at most {MAX_CONFIG_KEYS} keys")
@@ -185,14 +186,12 @@ LoginEmail = text(TEXT_PATTERN, "must not contain NUL characters", max_length=25
 LoginPassword = Annotated[
     str,
     BeforeValidator(_unusable_if_unencodable),
-    WithJsonSchema({"type": "string", "maxLength": 4096, "format": "password"}),
+    WithJsonSchema({"type": "string", "maxLength": 4096}),
 ]
 # Checked by the services (so the CLI gets the same rule); the schema states the same rule.
 NewPassword = Annotated[
     str,
-    WithJsonSchema(
-        {"type": "string", "pattern": PASSWORD_PATTERN, "minLength": 8, "maxLength": 72, "format": "password"}
-    ),
+    WithJsonSchema({"type": "string", "pattern": PASSWORD_PATTERN, "minLength": 8, "maxLength": 72}),
 ]
 PersonName = text(LINE_PATTERN, "must not contain control characters", max_length=100)
 OrgName = text(LINE_PATTERN, "must not contain control characters", max_length=100)

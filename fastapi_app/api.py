@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, Depends, FastAPI
+from starlette.routing import compile_path
 
 from fastapi_app.audit_logs.router import router as audit_logs_router
 from fastapi_app.auth.router import router as auth_router
@@ -13,6 +16,26 @@ from fastapi_app.integrations.router import router as integrations_router
 from fastapi_app.users.router import router as users_router
 
 PREFIX = "/api/v1"
+
+
+def allowed_methods(app: FastAPI) -> Callable[[str], str]:
+    """Return a function giving the `Allow` header for a v1 path: every method any route serves there.
+
+    Starlette answers 405 with the methods of the first route that matched the path only,
+    while several routes (GET and PATCH of one resource, say) may share it.
+    """
+    table = [
+        (compile_path(path)[0], {method.upper() for method in item})
+        for path, item in app.openapi()["paths"].items()
+    ]
+
+    def methods_for(path: str) -> str:
+        methods = set().union(*(m for regex, m in table if regex.match(path)))
+        if "GET" in methods:
+            methods.add("HEAD")
+        return ", ".join(sorted(methods))
+
+    return methods_for
 
 
 def include_routers(app: FastAPI) -> None:

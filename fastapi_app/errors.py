@@ -106,6 +106,14 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     status = exc.status_code
+    if status == 400:
+        # FastAPI's answer to a body it cannot even decode; like any malformed JSON, a 422 here.
+        return error_response(request, 422, "INVALID_BODY", "The request body is not valid JSON")
+    if status == 405:
+        allowed = request.app.state.methods_for(request.url.path)
+        return error_response(
+            request, 405, "METHOD_NOT_ALLOWED", "Method Not Allowed", headers={"Allow": allowed}
+        )
     message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(status).phrase
     code = HTTP_CODES.get(status, HTTPStatus(status).name)
     return error_response(request, status, code, message, headers=dict(exc.headers or {}))

@@ -23,7 +23,7 @@ from datalab.mail import build_mailer
 from datalab.runtime import build_runtime
 from datalab.settings import Settings, get_settings
 from fastapi_app import errors
-from fastapi_app.api import PREFIX, include_routers
+from fastapi_app.api import PREFIX, allowed_methods, include_routers
 from fastapi_app.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from fastapi_app.mount import legacy_mount
 from legacy_flask import create_app as create_flask_app
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.flask_app = flask_app
     errors.init_app(app)
     include_routers(app)
+    app.state.methods_for = allowed_methods(app)
     app.router.routes.append(legacy_mount(flask_app, workers=settings.wsgi_workers))
     # Added last, so they run first: outside both halves.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict
 
 from datalab.fields import Action
 from datalab.services import audit_logs
@@ -28,7 +29,15 @@ def _utc(moment: datetime) -> datetime:
         return (datetime.min if moment.year == 1 else datetime.max).replace(tzinfo=UTC)
 
 
-Moment = Annotated[AwareDatetime, AfterValidator(_utc)]
+def _rfc3339(value: object) -> object:
+    # pydantic would also read bare numbers as Unix times; the schema promises RFC 3339 only.
+    if isinstance(value, str) and not RFC3339.match(value):
+        raise ValueError("must be an RFC 3339 date-time with a time zone, e.g. 2026-11-22T08:00:00Z")
+    return value
+
+
+RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+Moment = Annotated[AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(_utc)]
 
 
 class AuditLogRead(BaseModel):
