@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from functools import cache
+from typing import Any
 
 from fastapi import FastAPI
+from httpx2 import Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -85,3 +88,30 @@ def count(session: Session, model: type[Base]) -> int:
     """Return how many rows `model`'s table holds now."""
     session.expire_all()
     return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+ENVELOPE_KEYS = {"type", "code", "message", "details", "request_id", "timestamp", "service"}
+
+
+def error_of(response: Response, status: int, code: str) -> dict[str, Any]:
+    """Check the v1 envelope of an error answer and return its `error` object."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"error"}
+    error: dict[str, Any] = body["error"]
+    assert set(error) == ENVELOPE_KEYS
+    assert error["code"] == code
+    assert error["request_id"] == response.headers["X-Request-ID"]
+    assert error["service"] == "datalab-api"
+    assert isinstance(error["message"], str)
+    assert error["message"]
+    assert datetime.fromisoformat(error["timestamp"]).utcoffset() is not None
+    if status == 401:
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    return error
+
+
+def fields_of(error: dict[str, Any]) -> list[str]:
+    """Return the fields a validation error names."""
+    return [detail["field"] for detail in error["details"]]

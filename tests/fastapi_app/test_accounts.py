@@ -30,7 +30,7 @@ from datalab.mail import LogMailer, Mail, Mailer, SmtpMailer, build_mailer
 from datalab.passwords import POLICY
 from datalab.settings import Settings
 from shared_models import AuditLog, AuthSession, PasswordResetToken, Role, User
-from tests.helpers import PASSWORD, USER_KEYS, Accounts, bearer, count
+from tests.helpers import PASSWORD, USER_KEYS, Accounts, bearer, count, error_of, fields_of
 
 REGISTER = "/api/v1/auth/register"
 LOGIN = "/api/v1/auth/login"
@@ -46,34 +46,12 @@ LEGACY_ME = "/api/users/me"
 NEW_PASSWORD = "Brand-New-Pass-7"
 RESET_MESSAGE = {"message": "If that email belongs to an account, a reset link is on its way."}
 REVOKED_MSG = {"msg": "Token has been revoked"}
-ENVELOPE_KEYS = {"type", "code", "message", "details", "request_id", "timestamp", "service"}
 TOKEN_IN_LINK = re.compile(r"[?&]token=([A-Za-z0-9_-]+)")
 WEAK_PASSWORDS = pytest.mark.parametrize(
     "weak",
     ["Short-1", "all-lower-case-1", "ALL-UPPER-CASE-1", "No-Digits-Here", "Aa1" + "é" * 40],
     ids=["too-short", "no-upper", "no-lower", "no-digit", "over-72-bytes"],
 )
-
-
-def error_of(response: Response, status: int, code: str) -> dict[str, Any]:
-    """Check the v1 envelope of an error answer and return its `error` object."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    body = response.json()
-    assert set(body) == {"error"}
-    error: dict[str, Any] = body["error"]
-    assert set(error) == ENVELOPE_KEYS
-    assert error["code"] == code
-    assert error["request_id"] == response.headers["X-Request-ID"]
-    assert error["service"] == "datalab-api"
-    assert datetime.fromisoformat(error["timestamp"]).utcoffset() is not None
-    if status == 401:
-        assert response.headers["WWW-Authenticate"].startswith("Bearer")
-    return error
-
-
-def fields_of(error: dict[str, Any]) -> list[str]:
-    return [detail["field"] for detail in error["details"]]
 
 
 def actions(session: Session, action: str) -> list[AuditLog]:

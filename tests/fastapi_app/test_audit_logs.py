@@ -9,14 +9,12 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from httpx2 import Response
 from sqlalchemy.orm import Session
 
 from shared_models import AuditLog, Role, User
-from tests.helpers import PASSWORD, Accounts
+from tests.helpers import PASSWORD, Accounts, error_of, fields_of
 
 URL = "/api/v1/audit-logs"
-ENVELOPE_KEYS = {"type", "code", "message", "details", "request_id", "timestamp", "service"}
 PAGE_KEYS = {"items", "total", "limit", "offset"}
 ENTRY_KEYS = {
     "id",
@@ -30,28 +28,6 @@ ENTRY_KEYS = {
     "created_at",
 }
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
-
-
-def error_of(response: Response, status: int, code: str) -> dict[str, Any]:
-    """Check the v1 envelope of an error answer and return its `error` object."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    body = response.json()
-    assert set(body) == {"error"}
-    error: dict[str, Any] = body["error"]
-    assert set(error) == ENVELOPE_KEYS
-    assert error["code"] == code
-    assert error["request_id"] == response.headers["X-Request-ID"]
-    assert error["service"] == "datalab-api"
-    assert datetime.fromisoformat(error["timestamp"]).utcoffset() is not None
-    if status == 401:
-        assert response.headers["WWW-Authenticate"].startswith("Bearer")
-    return error
-
-
-def fields_of(error: dict[str, Any]) -> list[str]:
-    """Return the fields a validation error names."""
-    return [detail["field"] for detail in error["details"]]
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -16,30 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared_models import AuditLog, AuthSession, RevokedToken, Role, User
-from tests.helpers import PASSWORD, USER_KEYS, Accounts, bearer, count
+from tests.helpers import PASSWORD, USER_KEYS, Accounts, bearer, count, error_of
 
 LOGIN = "/api/v1/auth/login"
 REFRESH = "/api/v1/auth/refresh"
 LOGOUT = "/api/v1/auth/logout"
 PROFILE = "/api/v1/auth/profile"
-ENVELOPE_KEYS = {"type", "code", "message", "details", "request_id", "timestamp", "service"}
-
-
-def error_of(response: Response, status: int, code: str) -> dict[str, Any]:
-    """Check the v1 envelope of an error answer and return its `error` object."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    body = response.json()
-    assert set(body) == {"error"}
-    error: dict[str, Any] = body["error"]
-    assert set(error) == ENVELOPE_KEYS
-    assert error["code"] == code
-    assert error["request_id"] == response.headers["X-Request-ID"]
-    assert error["service"] == "datalab-api"
-    assert datetime.fromisoformat(error["timestamp"]).utcoffset() is not None
-    if status == 401:
-        assert response.headers["WWW-Authenticate"].startswith("Bearer")
-    return error
 
 
 @pytest.fixture

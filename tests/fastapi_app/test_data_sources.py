@@ -15,13 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared_models import AuditLog, DataSource, SourceStatus, User
-from tests.helpers import count
+from tests.helpers import count, error_of
 
 URL = "/api/v1/data-sources"
 MASK = "********"
 SECRET = "Hunter2-Plaintext-Secret"
 MAX_ID = 2**31 - 1
-ENVELOPE_KEYS = {"type", "code", "message", "details", "request_id", "timestamp", "service"}
 LIST_KEYS = {"items", "total", "limit", "offset"}
 SOURCE_KEYS = {
     "id",
@@ -44,25 +43,6 @@ DEEP_CONFIG: dict[str, Any] = {"leaf": 1}
 for _ in range(10):
     DEEP_CONFIG = {"level": DEEP_CONFIG}
 CONFIG = {"host": "db.internal", "port": 5432, "database": "sales", "password": SECRET}
-
-
-def error_of(response: Response, status: int, code: str) -> dict[str, Any]:
-    """Check the v1 envelope of an error answer and return its `error` object."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    body = response.json()
-    assert set(body) == {"error"}
-    error: dict[str, Any] = body["error"]
-    assert set(error) == ENVELOPE_KEYS
-    assert error["code"] == code
-    assert error["request_id"] == response.headers["X-Request-ID"]
-    assert error["service"] == "datalab-api"
-    assert isinstance(error["message"], str)
-    assert error["message"]
-    assert datetime.fromisoformat(error["timestamp"]).utcoffset() is not None
-    if status == 401:
-        assert response.headers["WWW-Authenticate"].startswith("Bearer")
-    return error
 
 
 def without_request(error: dict[str, Any]) -> dict[str, Any]:

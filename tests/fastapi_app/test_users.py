@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared_models import AuditLog, Role, User
-from tests.helpers import PASSWORD, REVOKED, USER_KEYS, Accounts, bearer
+from tests.helpers import PASSWORD, REVOKED, USER_KEYS, Accounts, bearer, error_of, fields_of
 
 URL = "/api/v1/users"
 V1_LOGIN = "/api/v1/auth/login"
@@ -23,31 +23,8 @@ V1_REFRESH = "/api/v1/auth/refresh"
 LEGACY_LOGIN = "/api/auth/login"
 LEGACY_ME = "/api/users/me"
 LEGACY_REFRESH = "/api/auth/refresh"
-ENVELOPE_KEYS = {"type", "code", "message", "details", "request_id", "timestamp", "service"}
 PAGE_KEYS = {"items", "total", "limit", "offset"}
 NON_ADMINS = ["viewer_headers", "user_headers", "analyst_headers"]
-
-
-def error_of(response: Response, status: int, code: str) -> dict[str, Any]:
-    """Check the v1 envelope of an error answer and return its `error` object."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    body = response.json()
-    assert set(body) == {"error"}
-    error: dict[str, Any] = body["error"]
-    assert set(error) == ENVELOPE_KEYS
-    assert error["code"] == code
-    assert error["request_id"] == response.headers["X-Request-ID"]
-    assert error["service"] == "datalab-api"
-    assert datetime.fromisoformat(error["timestamp"]).utcoffset() is not None
-    if status == 401:
-        assert response.headers["WWW-Authenticate"].startswith("Bearer")
-    return error
-
-
-def fields_of(error: dict[str, Any]) -> list[str]:
-    """Return the fields a validation error names."""
-    return [detail["field"] for detail in error["details"]]
 
 
 @pytest.fixture
