@@ -9,6 +9,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 
+from datalab.settings import Settings
+from fastapi_app.main import create_app
+
 PUBLIC = {
     "GET /api/v1/health",
     "POST /api/v1/auth/register",
@@ -85,3 +88,18 @@ def test_health_says_503_when_the_database_does_not_answer(app: FastAPI) -> None
         broken.dispose()
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "DATABASE_UNAVAILABLE"
+
+
+def test_unexpected_error_is_a_500_envelope_without_internals(settings: Settings) -> None:
+    app = create_app(settings)
+
+    def explode() -> None:
+        raise RuntimeError("SELECT secret FROM vault -- internal detail")
+
+    app.add_api_route("/api/v1/explode", explode)
+    response = TestClient(app, raise_server_exceptions=False).get("/api/v1/explode")
+    assert response.status_code == 500
+    error = response.json()["error"]
+    assert (error["code"], error["message"]) == ("INTERNAL_ERROR", "Internal server error")
+    assert "secret" not in response.text
+    assert "Traceback" not in response.text
