@@ -177,3 +177,10 @@ def viewer_headers(accounts: Accounts, viewer: User) -> dict[str, str]:
 def analyst_headers(accounts: Accounts) -> dict[str, str]:
     """Authorization headers for a user with the `analyst` role."""
     return accounts.headers(accounts.create("analyst@example.com", Role.ANALYST))
+
+
+@pytest.fixture
+def lenient_client(app: FastAPI, client: TestClient) -> Iterator[TestClient]:
+    """A client that reports server errors as the 500 answers clients get, instead of raising them."""
+    with TestClient(app, raise_server_exceptions=False) as lenient:
+        yield lenient

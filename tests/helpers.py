@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from datalab.passwords import PasswordHasher
 from datalab.services import sessions
-from shared_models import Base, Role, User
+from shared_models import AuditLog, Base, Role, User
 
 PASSWORD = "Correct-Horse-9"
 OTHER_SECRET = "a-different-signing-secret-that-is-long-enough-for-hs256-0123456789"
@@ -115,3 +115,15 @@ def error_of(response: Response, status: int, code: str) -> dict[str, Any]:
 def fields_of(error: dict[str, Any]) -> list[str]:
     """Return the fields a validation error names."""
     return [detail["field"] for detail in error["details"]]
+
+
+def audit_entries(session: Session, action: str) -> list[AuditLog]:
+    """Return the committed audit entries with `action`, oldest first."""
+    session.expire_all()
+    return list(session.scalars(select(AuditLog).where(AuditLog.action == action).order_by(AuditLog.id)))
+
+
+def ids_of(response: Response) -> list[int]:
+    """Check a v1 list answered 200 and return the ids of its items, in order."""
+    assert response.status_code == 200, response.text
+    return [item["id"] for item in response.json()["items"]]

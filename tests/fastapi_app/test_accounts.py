@@ -30,7 +30,7 @@ from datalab.mail import LogMailer, Mail, Mailer, SmtpMailer, build_mailer
 from datalab.passwords import POLICY
 from datalab.settings import Settings
 from shared_models import AuditLog, AuthSession, PasswordResetToken, Role, User
-from tests.helpers import PASSWORD, USER_KEYS, Accounts, bearer, count, error_of, fields_of
+from tests.helpers import PASSWORD, USER_KEYS, Accounts, audit_entries, bearer, count, error_of, fields_of
 
 REGISTER = "/api/v1/auth/register"
 LOGIN = "/api/v1/auth/login"
@@ -52,11 +52,6 @@ WEAK_PASSWORDS = pytest.mark.parametrize(
     ["Short-1", "all-lower-case-1", "ALL-UPPER-CASE-1", "No-Digits-Here", "Aa1" + "é" * 40],
     ids=["too-short", "no-upper", "no-lower", "no-digit", "over-72-bytes"],
 )
-
-
-def actions(session: Session, action: str) -> list[AuditLog]:
-    session.expire_all()
-    return list(session.scalars(select(AuditLog).where(AuditLog.action == action)))
 
 
 def fresh(session: Session, user: User) -> User:
@@ -138,13 +133,6 @@ def in_parallel(requests: int, send: Callable[[], Response]) -> list[Response]:
         return list(pool.map(lambda _: send(), range(requests)))
 
 
-@pytest.fixture
-def lenient_client(app: FastAPI, client: TestClient) -> Iterator[TestClient]:
-    """A client that reports server errors as the 500 answers clients get, instead of raising them."""
-    with TestClient(app, raise_server_exceptions=False) as parallel_client:
-        yield parallel_client
-
-
 # --- register ---------------------------------------------------------------------------------------
 
 
@@ -172,7 +160,7 @@ def test_register_creates_user_201(client: TestClient, session: Session) -> None
     assert stored is not None
     assert (stored.email, stored.role) == ("new.person@example.com", "user")
     assert PASSWORD not in stored.password_hash
-    entries = actions(session, "user.register")
+    entries = audit_entries(session, "user.register")
     assert [(e.user_id, e.resource_type, e.resource_id) for e in entries] == [
         (body["id"], "user", str(body["id"]))
     ]
@@ -195,7 +183,7 @@ def test_register_email_taken_409(client: TestClient, session: Session, user: Us
     error = error_of(client.post(REGISTER, json={"email": taken, "password": PASSWORD}), 409, "EMAIL_TAKEN")
     assert error["type"] == "conflict"
     assert count(session, User) == 1
-    assert actions(session, "user.register") == []
+    assert audit_entries(session, "user.register") == []
 
 
 @WEAK_PASSWORDS
@@ -206,7 +194,7 @@ def test_register_weak_password_422(client: TestClient, session: Session, weak: 
     assert len(error["details"]) == 1
     assert error["details"][0]["field"] in {"password", "body.password"}
     assert count(session, User) == 0
-    assert actions(session, "user.register") == []
+    assert audit_entries(session, "user.register") == []
 
 
 def test_register_weak_password_details_name_the_field(client: TestClient) -> None:
@@ -282,7 +270,7 @@ def test_update_profile_200(
     assert {key: read_back[key] for key in PROFILE_CHANGES} == PROFILE_CHANGES
     stored = fresh(session, user)
     assert (stored.timezone, stored.department) == ("Europe/Paris", "Research")
-    entries = actions(session, "user.update")
+    entries = audit_entries(session, "user.update")
     assert len(entries) == 1
     assert (entries[0].user_id, entries[0].resource_id) == (user.id, str(user.id))
     assert entries[0].details == {"fields": sorted(PROFILE_CHANGES)}
@@ -303,7 +291,7 @@ def test_update_profile_partial_keeps_other_fields(
         "Asia/Tokyo",
         "en",
     )
-    assert actions(session, "user.update")[0].details == {"fields": ["first_name"]}
+    assert audit_entries(session, "user.update")[0].details == {"fields": ["first_name"]}
 
 
 def test_update_profile_null_clears_optional_field(
@@ -344,7 +332,7 @@ def test_update_profile_forbidden_field_422(
         True,
         None,
     )
-    assert actions(session, "user.update") == []
+    assert audit_entries(session, "user.update") == []
 
 
 @pytest.mark.parametrize(
@@ -372,7 +360,7 @@ def test_update_profile_invalid_value_422(
         None,
         None,
     )
-    assert actions(session, "user.update") == []
+    assert audit_entries(session, "user.update") == []
 
 
 def test_update_profile_without_token_401(client: TestClient, session: Session, user: User) -> None:
@@ -404,7 +392,7 @@ def test_change_password_204_ends_other_sessions(client: TestClient, session: Se
     assert rotated.status_code == 200, rotated.text
 
     assert_password(client, user.email, NEW_PASSWORD, PASSWORD)
-    entries = actions(session, "user.password_change")
+    entries = audit_entries(session, "user.password_change")
     assert [(e.user_id, e.resource_type, e.resource_id) for e in entries] == [(user.id, "user", str(user.id))]
     assert NEW_PASSWORD not in str(entries[0].details)
 
@@ -457,7 +445,7 @@ def test_change_password_wrong_current_403(
     assert error["message"] == "The current password is wrong"
     assert_password(client, user.email, PASSWORD, NEW_PASSWORD)
     assert_alive(client, other, user)
-    assert actions(session, "user.password_change") == []
+    assert audit_entries(session, "user.password_change") == []
 
 
 @WEAK_PASSWORDS
@@ -473,7 +461,7 @@ def test_change_password_weak_new_422(client: TestClient, session: Session, user
     assert fields_of(error) in (["new_password"], ["body.new_password"])
     v1_login(client, user.email, PASSWORD)
     assert_alive(client, other, user)
-    assert actions(session, "user.password_change") == []
+    assert audit_entries(session, "user.password_change") == []
 
 
 @pytest.mark.parametrize(
@@ -532,7 +520,7 @@ def test_reset_request_same_answer_for_any_email(
     # Only the active account got a token, an audit entry and a mail.
     rows = list(session.scalars(select(PasswordResetToken)))
     assert [row.user_id for row in rows] == [active.id]
-    entries = actions(session, "user.password_reset_request")
+    entries = audit_entries(session, "user.password_reset_request")
     assert [(e.user_id, e.resource_id) for e in entries] == [(active.id, str(active.id))]
     assert len(logged_tokens(caplog)) == 1
 
@@ -552,7 +540,7 @@ def test_reset_request_unknown_or_inactive_sends_nothing(
     assert (response.status_code, response.json()) == (202, RESET_MESSAGE)
     assert [r for r in caplog.records if r.name == "datalab.mail"] == []
     assert count(session, PasswordResetToken) == 0
-    assert actions(session, "user.password_reset_request") == []
+    assert audit_entries(session, "user.password_reset_request") == []
 
 
 def test_reset_request_stores_only_a_hash_valid_30_minutes(
@@ -662,7 +650,7 @@ def test_reset_confirm_204_ends_every_session(
     assert_password(client, user.email, NEW_PASSWORD, PASSWORD)
     session.expire_all()
     assert session.scalars(select(PasswordResetToken)).one().used_at is not None
-    entries = actions(session, "user.password_reset")
+    entries = audit_entries(session, "user.password_reset")
     assert [(e.user_id, e.resource_type, e.resource_id) for e in entries] == [(user.id, "user", str(user.id))]
     assert entries[0].request_id == response.headers["X-Request-ID"]
 
@@ -685,7 +673,7 @@ def test_reset_confirm_token_single_use_401(
     assert error["type"] == "authentication_error"
     assert error["message"] == "The reset token is invalid, expired or already used"
     assert_password(client, user.email, NEW_PASSWORD, "Third-Password-3")
-    assert len(actions(session, "user.password_reset")) == 1
+    assert len(audit_entries(session, "user.password_reset")) == 1
 
 
 @pytest.mark.parametrize(
@@ -727,7 +715,7 @@ def test_reset_confirm_expired_token_401(
     assert error["message"] == "The reset token is invalid, expired or already used"
     assert_password(client, user.email, PASSWORD, NEW_PASSWORD)
     assert_alive(client, tokens, user)
-    assert actions(session, "user.password_reset") == []
+    assert audit_entries(session, "user.password_reset") == []
 
 
 @pytest.mark.parametrize("kind", ["unknown", "stored-hash", "prefix", "upper-cased"])
@@ -771,7 +759,7 @@ def test_reset_confirm_for_deactivated_account_401(
     session.commit()
     error_of(confirm(client, token), 401, "INVALID_RESET_TOKEN")
     assert fresh(session, user).password_hash.startswith("$2")
-    assert actions(session, "user.password_reset") == []
+    assert audit_entries(session, "user.password_reset") == []
     user.is_active = True
     session.commit()
     assert_password(client, user.email, PASSWORD, NEW_PASSWORD)
@@ -821,7 +809,7 @@ def test_parallel_reset_confirm_succeeds_once(
     answers = in_parallel(8, partial(confirm, lenient_client, token))
     statuses = sorted(answer.status_code for answer in answers)
     assert statuses == [204] + [401] * 7, statuses
-    assert len(actions(session, "user.password_reset")) == 1
+    assert len(audit_entries(session, "user.password_reset")) == 1
 
 
 # --- mailers ----------------------------------------------------------------------------------------

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
@@ -28,13 +26,6 @@ ENTRY_KEYS = {
     "created_at",
 }
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def lenient_client(app: FastAPI, client: TestClient) -> Iterator[TestClient]:
-    """A client that reports server errors as the 500 answers clients get, instead of raising them."""
-    with TestClient(app, raise_server_exceptions=False) as other_client:
-        yield other_client
 
 
 def listing(client: TestClient, headers: dict[str, str], **params: Any) -> dict[str, Any]:

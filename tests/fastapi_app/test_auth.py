@@ -2,32 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx2 import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared_models import AuditLog, AuthSession, RevokedToken, Role, User
-from tests.helpers import PASSWORD, USER_KEYS, Accounts, bearer, count, error_of
+from shared_models import AuthSession, RevokedToken, Role, User
+from tests.helpers import PASSWORD, USER_KEYS, Accounts, audit_entries, bearer, count, error_of
 
 LOGIN = "/api/v1/auth/login"
 REFRESH = "/api/v1/auth/refresh"
 LOGOUT = "/api/v1/auth/logout"
 PROFILE = "/api/v1/auth/profile"
-
-
-@pytest.fixture
-def lenient_client(app: FastAPI, client: TestClient) -> Iterator[TestClient]:
-    """A client that reports server errors as the 500 answers clients get, instead of raising them."""
-    with TestClient(app, raise_server_exceptions=False) as parallel_client:
-        yield parallel_client
 
 
 def in_parallel(requests: int, send: Callable[[], Response]) -> list[Response]:
@@ -38,11 +30,6 @@ def in_parallel(requests: int, send: Callable[[], Response]) -> list[Response]:
 
 def login(client: TestClient, email: str, password: str = PASSWORD) -> Response:
     return client.post(LOGIN, json={"email": email, "password": password})
-
-
-def actions(session: Session, action: str) -> list[AuditLog]:
-    session.expire_all()
-    return list(session.scalars(select(AuditLog).where(AuditLog.action == action)))
 
 
 # --- login ------------------------------------------------------------------------------------------
@@ -57,7 +44,7 @@ def test_login_returns_token_pair(client: TestClient, session: Session, user: Us
     assert body["expires_in"] == 900
     assert body["access_token"] != body["refresh_token"]
     assert client.get(PROFILE, headers=bearer(body["access_token"])).json()["id"] == user.id
-    assert [entry.user_id for entry in actions(session, "user.login")] == [user.id]
+    assert [entry.user_id for entry in audit_entries(session, "user.login")] == [user.id]
     assert count(session, AuthSession) == 1
 
 
@@ -98,7 +85,7 @@ def test_login_bad_credentials_401(
     error = error_of(response, 401, "BAD_CREDENTIALS")
     assert error["message"] == "Bad email or password"
     assert error["type"] == "authentication_error"
-    failures = actions(session, "user.login_failed")
+    failures = audit_entries(session, "user.login_failed")
     assert len(failures) == 1
     assert failures[0].details == {"email": email}
     assert failures[0].request_id == response.headers["X-Request-ID"]
@@ -251,7 +238,7 @@ def test_refresh_reuse_revokes_whole_session(client: TestClient, session: Sessio
         error_of(client.get(PROFILE, headers=bearer(access)), 401, "TOKEN_REVOKED")
     error_of(client.post(REFRESH, json={"refresh_token": second["refresh_token"]}), 401, "TOKEN_REVOKED")
 
-    entries = actions(session, "user.token_reuse")
+    entries = audit_entries(session, "user.token_reuse")
     assert len(entries) == 1
     assert entries[0].user_id == user.id
     assert entries[0].resource_type == "session"
@@ -329,7 +316,7 @@ def test_logout_revokes_token_and_session(client: TestClient, session: Session, 
 
     assert count(session, RevokedToken) == 1
     assert session.scalars(select(AuthSession)).one().revoked_at is not None
-    assert [entry.user_id for entry in actions(session, "user.logout")] == [user.id]
+    assert [entry.user_id for entry in audit_entries(session, "user.logout")] == [user.id]
 
 
 def test_parallel_logout_with_same_token_never_500(lenient_client: TestClient, user: User) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,11 +10,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx2 import Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared_models import AuditLog, DataSource, SourceStatus, User
-from tests.helpers import count, error_of
+from tests.helpers import audit_entries, count, error_of, ids_of
 
 URL = "/api/v1/data-sources"
 MASK = "********"
@@ -108,26 +106,9 @@ def stored_config(app: FastAPI, session: Session, source_id: int) -> Any:
     return app.state.runtime.cipher.decrypt(stored(session, source_id).config_encrypted)
 
 
-def audit_entries(session: Session, action: str) -> list[AuditLog]:
-    session.expire_all()
-    return list(session.scalars(select(AuditLog).where(AuditLog.action == action).order_by(AuditLog.id)))
-
-
-def ids(response: Response) -> list[int]:
-    assert response.status_code == 200, response.text
-    return [item["id"] for item in response.json()["items"]]
-
-
 def assert_utc_time(value: Any) -> None:
     assert isinstance(value, str)
     assert datetime.fromisoformat(value).utcoffset() == timedelta(0)
-
-
-@pytest.fixture
-def lenient_client(app: FastAPI, client: TestClient) -> Iterator[TestClient]:
-    """A client that reports server errors as the 500 answers clients get, instead of raising them."""
-    with TestClient(app, raise_server_exceptions=False) as parallel_client:
-        yield parallel_client
 
 
 # --- authentication --------------------------------------------------------------------------------
@@ -515,14 +496,14 @@ def test_list_sources_admin_without_all_sees_only_own(
 ) -> None:
     create_source(client, user_headers, name="users")
     mine = create_source(client, admin_headers, name="admins")
-    assert ids(client.get(URL, headers=admin_headers)) == [mine["id"]]
+    assert ids_of(client.get(URL, headers=admin_headers)) == [mine["id"]]
 
 
 def test_list_sources_viewer_sees_own(
     client: TestClient, app: FastAPI, session: Session, viewer: User, viewer_headers: dict[str, str]
 ) -> None:
     source_id = add_source(app, session, viewer)
-    assert ids(client.get(URL, headers=viewer_headers)) == [source_id]
+    assert ids_of(client.get(URL, headers=viewer_headers)) == [source_id]
 
 
 @pytest.mark.parametrize("value", ["true", "1", "True"])
@@ -539,7 +520,7 @@ def test_list_sources_all_for_admin_every_users_active(
     add_source(app, session, other, "gone", is_active=False)
     b = add_source(app, session, other, "b")
     response = client.get(URL, params={"all": value}, headers=admin_headers)
-    assert ids(response) == [b, a]
+    assert ids_of(response) == [b, a]
     assert response.json()["total"] == 2
 
 
@@ -550,7 +531,7 @@ def test_list_sources_all_with_filters_for_admin(
     b = add_source(app, session, other, "b", tags=["eu"], status=SourceStatus.FAILED)
     add_source(app, session, other, "c", tags=["us"], status=SourceStatus.FAILED)
     response = client.get(URL, params={"all": "true", "tag": "eu", "status": "failed"}, headers=admin_headers)
-    assert ids(response) == [b]
+    assert ids_of(response) == [b]
 
 
 @pytest.mark.parametrize("headers_fixture", ["user_headers", "analyst_headers", "viewer_headers"])
@@ -564,7 +545,7 @@ def test_list_sources_all_for_non_admin_403(
 
 def test_list_sources_all_false_for_user_200(client: TestClient, user_headers: dict[str, str]) -> None:
     mine = create_source(client, user_headers)
-    assert ids(client.get(URL, params={"all": "false"}, headers=user_headers)) == [mine["id"]]
+    assert ids_of(client.get(URL, params={"all": "false"}, headers=user_headers)) == [mine["id"]]
 
 
 def test_list_sources_type_filter(client: TestClient, user_headers: dict[str, str]) -> None:
@@ -572,7 +553,7 @@ def test_list_sources_type_filter(client: TestClient, user_headers: dict[str, st
     create_source(client, user_headers, name="b", type="mysql")
     c = create_source(client, user_headers, name="c", type="csv")
     response = client.get(URL, params={"type": "csv"}, headers=user_headers)
-    assert ids(response) == [c["id"], a["id"]]
+    assert ids_of(response) == [c["id"], a["id"]]
     assert response.json()["total"] == 2
 
 
@@ -583,7 +564,7 @@ def test_list_sources_status_filter(
     by_status = {s.value: add_source(app, session, user, s.value, status=s) for s in SourceStatus}
     add_source(app, session, user, f"{status}-deleted", status=SourceStatus(status), is_active=False)
     response = client.get(URL, params={"status": status}, headers=user_headers)
-    assert ids(response) == [by_status[status]]
+    assert ids_of(response) == [by_status[status]]
     assert response.json()["items"][0]["status"] == status
 
 
@@ -599,10 +580,10 @@ def test_list_sources_tag_filter_exact(
 
     response = client.get(URL, params={"tag": "prod"}, headers=user_headers)
 
-    assert ids(response) == [prod, both]
+    assert ids_of(response) == [prod, both]
     assert response.json()["total"] == 2
-    assert ids(client.get(URL, params={"tag": "sales"}, headers=user_headers)) == [both]
-    assert ids(client.get(URL, params={"tag": "missing"}, headers=user_headers)) == []
+    assert ids_of(client.get(URL, params={"tag": "sales"}, headers=user_headers)) == [both]
+    assert ids_of(client.get(URL, params={"tag": "missing"}, headers=user_headers)) == []
 
 
 @pytest.mark.parametrize(
@@ -615,13 +596,13 @@ def test_list_sources_tag_filter_special_characters(
 ) -> None:
     wanted = add_source(app, session, user, "wanted", tags=["x", tag])
     add_source(app, session, user, "other", tags=["x", "plain"])
-    assert ids(client.get(URL, params={"tag": tag}, headers=user_headers)) == [wanted]
+    assert ids_of(client.get(URL, params={"tag": tag}, headers=user_headers)) == [wanted]
 
 
 def test_list_sources_tag_filter_on_created_source(client: TestClient, user_headers: dict[str, str]) -> None:
     created = create_source(client, user_headers, tags=["eu"])
     create_source(client, user_headers, name="other", tags=["us"])
-    assert ids(client.get(URL, params={"tag": "eu"}, headers=user_headers)) == [created["id"]]
+    assert ids_of(client.get(URL, params={"tag": "eu"}, headers=user_headers)) == [created["id"]]
 
 
 @pytest.mark.parametrize(
@@ -666,7 +647,7 @@ def test_list_sources_name_filter(
 
     response = client.get(URL, params={"name": query}, headers=user_headers)
 
-    assert ids(response) == sorted((by_name[n] for n in expected), reverse=True)
+    assert ids_of(response) == sorted((by_name[n] for n in expected), reverse=True)
     assert response.json()["total"] == len(expected)
 
 
@@ -675,8 +656,8 @@ def test_list_sources_name_filter_non_ascii_case_insensitive(
 ) -> None:
     wanted = add_source(app, session, user, "Données Été")
     add_source(app, session, user, "other")
-    assert ids(client.get(URL, params={"name": "données été"}, headers=user_headers)) == [wanted]
-    assert ids(client.get(URL, params={"name": "DONNÉES"}, headers=user_headers)) == [wanted]
+    assert ids_of(client.get(URL, params={"name": "données été"}, headers=user_headers)) == [wanted]
+    assert ids_of(client.get(URL, params={"name": "DONNÉES"}, headers=user_headers)) == [wanted]
 
 
 def test_list_sources_filters_combine(
@@ -688,9 +669,9 @@ def test_list_sources_filters_combine(
     add_source(app, session, user, "eu-other", tags=["eu"], status=SourceStatus.CONNECTED)
     params = {"type": "csv", "status": "connected", "tag": "eu", "name": "WAREHOUSE"}
     response = client.get(URL, params=params, headers=user_headers)
-    assert ids(response) == [wanted]
+    assert ids_of(response) == [wanted]
     assert response.json()["total"] == 1
-    assert ids(client.get(URL, params={**params, "type": "mysql"}, headers=user_headers)) == []
+    assert ids_of(client.get(URL, params={**params, "type": "mysql"}, headers=user_headers)) == []
 
 
 @pytest.mark.parametrize(
@@ -723,7 +704,7 @@ def test_list_sources_pagination(client: TestClient, user_headers: dict[str, str
         for offset in (0, 2, 4, 6)
     ]
 
-    assert [ids(page) for page in pages] == [newest_first[0:2], newest_first[2:4], newest_first[4:], []]
+    assert [ids_of(page) for page in pages] == [newest_first[0:2], newest_first[2:4], newest_first[4:], []]
     assert [(p.json()["total"], p.json()["limit"], p.json()["offset"]) for p in pages] == [
         (5, 2, 0),
         (5, 2, 2),
@@ -1184,7 +1165,7 @@ def test_delete_source_admin_deletes_any_204(
 
     assert response.status_code == 204
     error_of(client.get(f"{URL}/{theirs['id']}", headers=user_headers), 404, "NOT_FOUND")
-    assert ids(client.get(URL, params={"all": "true"}, headers=admin_headers)) == []
+    assert ids_of(client.get(URL, params={"all": "true"}, headers=admin_headers)) == []
     assert [e.user_id for e in audit_entries(session, "data_source.delete")] == [admin.id]
 
 

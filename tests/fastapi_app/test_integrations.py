@@ -8,12 +8,10 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from httpx2 import Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared_models import AuditLog, Integration, User
-from tests.helpers import count, error_of
+from tests.helpers import audit_entries, count, error_of, ids_of
 
 URL = "/api/v1/integrations"
 MASK = "********"
@@ -72,16 +70,6 @@ def stored(session: Session, integration_id: int) -> Integration:
 def stored_config(app: FastAPI, session: Session, integration_id: int) -> Any:
     """Return the decrypted config stored for `integration_id`."""
     return app.state.runtime.cipher.decrypt(stored(session, integration_id).config_encrypted)
-
-
-def audit_entries(session: Session, action: str) -> list[AuditLog]:
-    session.expire_all()
-    return list(session.scalars(select(AuditLog).where(AuditLog.action == action).order_by(AuditLog.id)))
-
-
-def ids(response: Response) -> list[int]:
-    assert response.status_code == 200, response.text
-    return [item["id"] for item in response.json()["items"]]
 
 
 # --- authentication --------------------------------------------------------------------------------
@@ -299,7 +287,7 @@ def test_list_integrations_own_active_newest_first(
 
     body = response.json()
     assert set(body) == LIST_KEYS
-    assert ids(response) == [third["id"], first["id"]]
+    assert ids_of(response) == [third["id"], first["id"]]
     assert (body["total"], body["limit"], body["offset"]) == (2, 20, 0)
     assert body["items"][0] == third
     assert all(set(item) == INTEGRATION_KEYS for item in body["items"])
@@ -310,7 +298,7 @@ def test_list_integrations_admin_sees_own(
 ) -> None:
     create_integration(client, user_headers, "users")
     mine = create_integration(client, admin_headers, "admins")
-    assert ids(client.get(URL, headers=admin_headers)) == [mine["id"]]
+    assert ids_of(client.get(URL, headers=admin_headers)) == [mine["id"]]
 
 
 def test_list_integrations_viewer_sees_own(
@@ -319,7 +307,7 @@ def test_list_integrations_viewer_sees_own(
     integration_id = add_integration(app, session, viewer)
     add_integration(app, session, viewer, is_active=False)
     response = client.get(URL, headers=viewer_headers)
-    assert ids(response) == [integration_id]
+    assert ids_of(response) == [integration_id]
     assert response.json()["items"][0]["config"] == {"url": "https://hooks.example.com", "secret": MASK}
 
 
@@ -332,7 +320,7 @@ def test_list_integrations_pagination(client: TestClient, user_headers: dict[str
         for offset in (0, 2, 4, 6)
     ]
 
-    assert [ids(page) for page in pages] == [newest_first[0:2], newest_first[2:4], newest_first[4:], []]
+    assert [ids_of(page) for page in pages] == [newest_first[0:2], newest_first[2:4], newest_first[4:], []]
     assert [(p.json()["total"], p.json()["limit"], p.json()["offset"]) for p in pages] == [
         (5, 2, 0),
         (5, 2, 2),

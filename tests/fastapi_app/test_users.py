@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx2 import Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared_models import AuditLog, Role, User
-from tests.helpers import PASSWORD, REVOKED, USER_KEYS, Accounts, bearer, error_of, fields_of
+from shared_models import Role, User
+from tests.helpers import PASSWORD, REVOKED, USER_KEYS, Accounts, audit_entries, bearer, error_of, fields_of
 
 URL = "/api/v1/users"
 V1_LOGIN = "/api/v1/auth/login"
@@ -25,13 +22,6 @@ LEGACY_ME = "/api/users/me"
 LEGACY_REFRESH = "/api/auth/refresh"
 PAGE_KEYS = {"items", "total", "limit", "offset"}
 NON_ADMINS = ["viewer_headers", "user_headers", "analyst_headers"]
-
-
-@pytest.fixture
-def lenient_client(app: FastAPI, client: TestClient) -> Iterator[TestClient]:
-    """A client that reports server errors as the 500 answers clients get, instead of raising them."""
-    with TestClient(app, raise_server_exceptions=False) as other_client:
-        yield other_client
 
 
 def listing(client: TestClient, headers: dict[str, str], **params: Any) -> dict[str, Any]:
@@ -53,12 +43,6 @@ def reload(session: Session, user: User) -> User:
     fresh = session.get(User, user.id)
     assert fresh is not None
     return fresh
-
-
-def audit_entries(session: Session, action: str) -> list[AuditLog]:
-    """Return the committed audit entries with `action`, oldest first."""
-    session.expire_all()
-    return list(session.scalars(select(AuditLog).where(AuditLog.action == action).order_by(AuditLog.id)))
 
 
 def patch(client: TestClient, headers: dict[str, str], user_id: int | str, body: Any) -> Response:

@@ -24,18 +24,13 @@ from tests.helpers import (
     REVOKED,
     USER_KEYS,
     Accounts,
+    audit_entries,
     bearer,
     count,
 )
 
 BAD_CREDENTIALS = {"msg": "Bad email or password"}
 NEW_PASSWORD = "Brand-New-Pass-7"
-
-
-def audit_entries(session: Session, action: str) -> list[AuditLog]:
-    """Return the audit entries with `action`, oldest first, as committed now."""
-    session.expire_all()
-    return list(session.scalars(select(AuditLog).where(AuditLog.action == action).order_by(AuditLog.id)))
 
 
 def audit_text(session: Session) -> str:

@@ -9,7 +9,6 @@ from typing import Any
 import jwt
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datalab import tokens
@@ -25,6 +24,7 @@ from tests.helpers import (
     REVOKED,
     USER_KEYS,
     Accounts,
+    audit_entries,
     bearer,
     count,
 )
@@ -38,12 +38,6 @@ PROFILE = {
     "timezone": "Europe/Paris",
     "language": "pt-BR",
 }
-
-
-def audit_entries(session: Session, action: str) -> list[AuditLog]:
-    """Return the audit entries with `action`, oldest first, as committed now."""
-    session.expire_all()
-    return list(session.scalars(select(AuditLog).where(AuditLog.action == action).order_by(AuditLog.id)))
 
 
 def reload(session: Session, user: User) -> User:
@@ -186,8 +180,10 @@ def test_update_me_changes_every_profile_field_200(
     client: TestClient, session: Session, accounts: Accounts, role: Role
 ) -> None:
     me = accounts.create("me@example.com", role)
+    # One login for both requests: a second one would move last_login between them.
+    headers = accounts.headers(me)
 
-    response = client.put("/api/users/me", json=PROFILE, headers=accounts.headers(me))
+    response = client.put("/api/users/me", json=PROFILE, headers=headers)
 
     assert response.status_code == 200
     data = response.json()
@@ -198,7 +194,7 @@ def test_update_me_changes_every_profile_field_200(
     assert data["role"] == role.value
     stored = reload(session, me)
     assert {k: getattr(stored, k) for k in PROFILE} == PROFILE
-    assert client.get("/api/users/me", headers=accounts.headers(me)).json() == data
+    assert client.get("/api/users/me", headers=headers).json() == data
 
 
 def test_update_me_partial_keeps_other_fields_200(
