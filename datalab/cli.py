@@ -115,3 +115,9 @@ def purge_tokens() -> None:
     finally:
         engine.dispose()
     click.echo(f"purged {gone} expired rows")
+
+
+# --- connectors (issue 4): rotate-keys goes here.
+
+
+# --- migration (issue 5): routes goes here.

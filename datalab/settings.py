@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = True
     smtp_from: str = "Datalab <no-reply@localhost>"
+    # --- connectors (issue 4): settings for data-source connectors go here.
+
+    # --- edges (issue 6): settings for middleware, rate limits, health, metrics go here.
+
+    # --- migration (issue 5): settings for the route registry and shadow mode go here.
 
     @model_validator(mode="after")
     def _fill_development_defaults(self) -> Settings:
