@@ -1,0 +1,1 @@
+"""Load benchmarks of the combined app: `uv run python benchmarks/run.py` (see README, Benchmarks)."""
