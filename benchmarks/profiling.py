@@ -7,6 +7,7 @@ summary of where the samples fall, by function, so a missed target has a reason 
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from collections import Counter
 from pathlib import Path
 
 PROFILES = Path(__file__).resolve().parent / "profiles"
+_LINE = re.compile(r":\d+\)$")
 
 
 def py_spy() -> str:
@@ -25,11 +27,17 @@ def py_spy() -> str:
     return found
 
 
-def record(pid: int, seconds: float, out: Path, cpu: int) -> subprocess.Popen[bytes]:
-    """Start sampling `pid` and its children for `seconds` into `out` (collapsed stacks)."""
+def record(pid: int, seconds: float, out: Path, cpu: int, *, gil: bool = False) -> subprocess.Popen[bytes]:
+    """Start sampling `pid` and its children for `seconds` into `out` (collapsed stacks).
+
+    By default every thread that is not idle is sampled (where requests wait, the
+    database included); with `gil`, only the thread holding the GIL (where the one
+    core's Python time goes).
+    """
     command = [
         "taskset", "-c", str(cpu), py_spy(), "record", "--pid", str(pid), "--subprocesses",
         "--duration", str(max(1, round(seconds))), "--format", "raw", "--output", str(out), "--nonblocking",
+        *(["--gil"] if gil else []),
     ]  # fmt: skip
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # noqa: S603
 
@@ -45,7 +53,10 @@ def summarise(collapsed: str, top: int = 25) -> str:
             continue
         samples = int(count)
         total += samples
-        frames = stack.split(";")
+        # Lines dropped: a function's samples are one row, not one per line it was caught on.
+        frames = [_LINE.sub(")", f) for f in stack.split(";") if not f.startswith("process ")]
+        if not frames:
+            continue
         own[frames[-1]] += samples
         for frame in set(frames):
             inclusive[frame] += samples

@@ -132,16 +132,16 @@ def table(outcomes: list[Outcome]) -> str:
     return "\n".join(lines)
 
 
-def targets(verdicts: list[Verdict]) -> str:
-    """Return the Markdown table of ratios and targets."""
+def targets(verdicts: list[Verdict], smoke: bool = False) -> str:
+    """Return the Markdown table of ratios and targets (a smoke run's verdicts are marked unjudged)."""
     lines = ["| ratio | value | target | status |", "|---|---:|---:|---|"]
     for v in verdicts:
         r = v.ratio
         target = f"{r.op} {r.target:.2f}" if r.target is not None else ""
         value = "-" if v.value is None else f"{v.value:.2f}"
-        lines.append(
-            f"| {r.about} (`{r.top}` / `{r.bottom}`, {r.metric}) | {value} | {target} | {v.status} |"
-        )
+        unjudged = smoke and r.target is not None and v.value is not None
+        status = f"{v.status.strip('*')} (smoke run: not judged)" if unjudged else v.status
+        lines.append(f"| {r.about} (`{r.top}` / `{r.bottom}`, {r.metric}) | {value} | {target} | {status} |")
     return "\n".join(lines)
 
 
@@ -171,9 +171,10 @@ over rounds; rounds of a group alternate between its configurations.
 
 ## Targets (issue 7)
 
-{targets(verdicts)}
+{targets(verdicts, run["smoke"])}
 
-Missed in this run: {", ".join(v.ratio.about for v in missed) or "none"}.
+Missed in this run{" (a smoke run: not judged)" if run["smoke"] else ""}: \
+{", ".join(v.ratio.about for v in missed) or "none"}.
 
 {notes}
 ## Profiles of missed targets
@@ -213,7 +214,7 @@ def update_readme(
     kind = "**Smoke run** (short, on a shared machine: not a measurement)" if run["smoke"] else "Last run"
     body = (
         f"{README_START}\n{kind}, {run['date']}, {run['machine']['cpu']} ({run['machine']['cores']} cores);"
-        f" details in `benchmarks/results.md`.\n\n{table(outcomes)}\n\n{targets(verdicts)}\n"
+        f" details in `benchmarks/results.md`.\n\n{table(outcomes)}\n\n{targets(verdicts, run['smoke'])}\n"
     )
     readme.write_text(text[:start] + body + text[end:])
     return True

@@ -54,6 +54,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--only", action="append", choices=names, metavar="NAME", help=only)
     profile = "record a py-spy profile of one configuration under load instead"
     parser.add_argument("--profile", choices=names, metavar="NAME", help=profile)
+    parser.add_argument("--gil", action="store_true", help="profile only the thread holding the GIL")
     parser.add_argument("--database", default="datalab_bench", help="scratch database (datalab_bench*)")
     parser.add_argument("--keep-database", action="store_true", help="do not drop the database at the end")
     parser.add_argument("--server-cpu", type=int, default=0)
@@ -164,21 +165,22 @@ def profile(args: argparse.Namespace, env: dict[str, str], data: seed.Dataset, w
     data.resize(m.rows)
     profiling.PROFILES.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-    out = profiling.PROFILES / f"{m.name}-{stamp}.collapsed.txt"
+    out = profiling.PROFILES / f"{m.name}{'-gil' if args.gil else ''}-{stamp}.collapsed.txt"
     with started([m.server], env, args.server_cpu) as running:
         server = running[m.server.name]
         if not isinstance(server, servers.Running):
             raise SystemExit(f"{m.name} is not available in this build: {server}")
         route = servers.resolve(server, m)
         wrk.run(server.base + route.path, args.warmup, **request_of(server, m))
-        spy = profiling.record(server.process.pid, args.duration, out, args.load_cpu)
+        spy = profiling.record(server.process.pid, args.duration, out, args.load_cpu, gil=args.gil)
         sample = wrk.run(server.base + route.path, args.duration, **request_of(server, m))
         spy_output = spy.communicate(timeout=args.duration + 60)[0].decode(errors="replace")
     if not out.exists():
         raise SystemExit(f"py-spy wrote no profile (it needs ptrace: run as root):\n{spy_output}")
     summary = out.with_name(out.name.replace(".collapsed.txt", ".md"))
     summary.write_text(
-        f"# Profile of `{m.name}` ({m.about})\n\n`{m.method} {route.path}` for {args.duration:.0f} s,"
+        f"# Profile of `{m.name}` ({m.about})\n\n`{m.method} {route.path}` for {args.duration:.0f} s"
+        f" ({'GIL holder only' if args.gil else 'every busy thread'}),"
         f" {sample.rps:.0f} req/s while sampled. Stacks: `{out.name}` (speedscope, flamegraph.pl).\n\n"
         + profiling.summarise(out.read_text())
     )
@@ -247,7 +249,7 @@ def report(
     }
     verdicts = results.judge(configs.RATIOS, {o.measurement.name: o for o in outcomes})
     results.write(args.output, run, outcomes, verdicts, explained)
-    print(results.targets(verdicts))
+    print(results.targets(verdicts, run["smoke"]))
     print(f"Wrote {args.output}")
     if not args.only and results.update_readme(ROOT / "README.md", run, outcomes, verdicts):
         print("Updated the README's table")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from benchmarks.configs import RATIOS, Ratio, measurement, names
 from benchmarks.load import Sample
-from benchmarks.results import README_END, README_START, Outcome, judge, table, update_readme
+from benchmarks.results import README_END, README_START, Outcome, judge, table, targets, update_readme
 
 
 def _sample(rps: float, p99_ms: float, bad_status: int = 0) -> Sample:
@@ -87,3 +87,12 @@ def test_update_readme_without_markers_changes_nothing(tmp_path: Path) -> None:
     readme.write_text("# Title\n")
     assert not update_readme(readme, {"smoke": False, "date": "", "machine": {}}, [], [])
     assert readme.read_text() == "# Title\n"
+
+
+def test_smoke_run_verdicts_are_marked_not_judged() -> None:
+    outcomes = {
+        "combined": _outcome("combined", _sample(50, 12)),
+        "flask-alone": _outcome("flask-alone", _sample(100, 9)),
+    }
+    text = targets(judge((THROUGHPUT,), outcomes), smoke=True)
+    assert "| 0.50 | >= 0.90 | missed (smoke run: not judged) |" in text
