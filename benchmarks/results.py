@@ -34,6 +34,7 @@ class Outcome:
     route: str | None = None
     samples: list[Sample] = field(default_factory=list)
     unavailable: str | None = None
+    failed: str | None = None  # the load generator broke off (the run goes on with the others)
 
     def median(self, metric: str) -> float | None:
         """Return the median over rounds of `metric` (rps, p50_ms, p99_ms), or None if unmeasured."""
@@ -71,7 +72,8 @@ def judge(ratios: tuple[Ratio, ...], outcomes: dict[str, Outcome]) -> list[Verdi
     for ratio in ratios:
         top, bottom = outcomes.get(ratio.top), outcomes.get(ratio.bottom)
         value = None
-        if top and bottom and not top.failures and not bottom.failures:
+        valid = top and bottom and not (top.failures or bottom.failures or top.failed or bottom.failed)
+        if top and bottom and valid:
             a, b = top.median(ratio.metric), bottom.median(ratio.metric)
             value = a / b if a is not None and b else None
         verdicts.append(Verdict(ratio, value))
@@ -120,8 +122,13 @@ def table(outcomes: list[Outcome]) -> str:
     ]
     for o in outcomes:
         m = o.measurement
-        if o.unavailable is not None:
-            lines.append(f"| {m.name} | {m.about} | - | not available in this build | | | |")
+        if o.unavailable is not None or o.failed is not None:
+            why = (
+                "not available in this build"
+                if o.unavailable is not None
+                else "failed (see the run's output)"
+            )
+            lines.append(f"| {m.name} | {m.about} | - | {why} | | | |")
             continue
         rps = o.median("rps")
         note = f" ({o.failures} failed requests: not valid)" if o.failures else ""
@@ -194,7 +201,7 @@ def write(
     raw = {
         **run,
         "configurations": [
-            {"name": o.measurement.name, "route": o.route, "unavailable": o.unavailable,
+            {"name": o.measurement.name, "route": o.route, "unavailable": o.unavailable, "failed": o.failed,
              "samples": [asdict(s) for s in o.samples]}
             for o in outcomes
         ],

@@ -27,10 +27,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if sys.path[0] == str(ROOT / "benchmarks"):  # run as a script: import the package, not its modules
     sys.path[0] = str(ROOT)
 
+import psycopg2  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
 
 from benchmarks import configs, load, profiling, results, seed, servers  # noqa: E402
 from benchmarks.configs import Group, Measurement, Server  # noqa: E402
+from benchmarks.load import Sample  # noqa: E402
 from benchmarks.results import Outcome  # noqa: E402
 from datalab.settings import Settings  # noqa: E402
 
@@ -139,24 +141,38 @@ def run_group(
                 print(f"  {m.name}: not available in this build: {str(reason)[:300]}")
         for m, server in live:
             data.resize(m.rows)
-            wrk.run(server.base + server.routes[m.name].path, args.warmup, **request_of(server, m))
+            drive(outcomes[m.name], server, args.warmup, wrk, "warm-up")
         for round_no in range(1, args.rounds + 1):
             for m, server in live:
+                if outcomes[m.name].failed:
+                    continue
                 data.resize(m.rows)
-                sample = wrk.run(
-                    server.base + server.routes[m.name].path, args.duration, **request_of(server, m)
-                )
-                outcomes[m.name].samples.append(sample)
-                bad = (
-                    f", {sample.errors + sample.bad_status} FAILED"
-                    if sample.errors + sample.bad_status
-                    else ""
-                )
-                print(
-                    f"  round {round_no} {m.name:16} {sample.rps:8.1f} req/s  p50 {sample.p50_ms:7.1f} ms"
-                    f"  p99 {sample.p99_ms:7.1f} ms{bad}"
-                )
+                sample = drive(outcomes[m.name], server, args.duration, wrk, f"round {round_no}")
+                if sample is not None:
+                    outcomes[m.name].samples.append(sample)
+                    print(f"  round {round_no} {m.name:16} {describe(sample)}")
     return list(outcomes.values())
+
+
+def drive(
+    outcome: Outcome, server: servers.Running, seconds: float, wrk: load.Load, label: str
+) -> Sample | None:
+    """Load one configuration for `seconds`; if wrk breaks off, mark it failed and return None."""
+    m = outcome.measurement
+    try:
+        return wrk.run(server.base + server.routes[m.name].path, seconds, **request_of(server, m))
+    except load.LoadError as error:
+        outcome.failed = str(error)
+        print(f"  {label} {m.name}: FAILED: {error}")
+        return None
+
+
+def describe(sample: Sample) -> str:
+    """Return one round's numbers as a line of the run's output."""
+    failed = sample.errors + sample.bad_status
+    return f"{sample.rps:8.1f} req/s  p50 {sample.p50_ms:7.1f} ms  p99 {sample.p99_ms:7.1f} ms" + (
+        f", {failed} FAILED" if failed else ""
+    )
 
 
 def profile(args: argparse.Namespace, env: dict[str, str], data: seed.Dataset, wrk: load.Load) -> Path:
@@ -199,7 +215,10 @@ def main(argv: list[str] | None = None) -> None:
     env = server_env(args.database)
     machine = results.machine()
     print(f"Seeding {args.database} ...")
-    seed.create_database(args.database)
+    try:
+        seed.create_database(args.database)
+    except psycopg2.OperationalError as error:
+        raise SystemExit(f"PostgreSQL must answer at 127.0.0.1:5432 as user postgres: {error}") from None
     data = seed.seed(settings_for(env), args.database)
     try:
         if args.profile:

@@ -44,7 +44,7 @@ class Running:
     routes: dict[str, Route] = field(default_factory=dict)
 
     def stop(self) -> None:
-        """Stop the server and wait for it."""
+        """Stop the server, wait for it, and delete its log."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -53,6 +53,7 @@ class Running:
                 self.process.kill()
                 self.process.wait()
         self.log.close()
+        Path(self.log.name).unlink(missing_ok=True)
 
     def log_tail(self) -> str:
         """Return the end of what the server wrote."""
@@ -75,8 +76,9 @@ def start(server: Server, env: Mapping[str, str], cpu: int, timeout_s: float = 6
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
+            tail = running.log_tail()
             running.stop()
-            raise Unavailable(f"{server.name} exited on start:\n{running.log_tail()}")
+            raise Unavailable(f"{server.name} exited on start:\n{tail}")
         try:
             if httpx.get(running.base + READY_PATH, timeout=2).status_code == 200:
                 break

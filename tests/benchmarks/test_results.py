@@ -96,3 +96,11 @@ def test_smoke_run_verdicts_are_marked_not_judged() -> None:
     }
     text = targets(judge((THROUGHPUT,), outcomes), smoke=True)
     assert "| 0.50 | >= 0.90 | missed (smoke run: not judged) |" in text
+
+
+def test_a_configuration_whose_load_broke_off_is_reported_failed_and_not_compared() -> None:
+    broken = _outcome("combined", _sample(95, 12))
+    broken.failed = "wrk exited 1: connection refused"
+    outcomes = {"combined": broken, "flask-alone": _outcome("flask-alone", _sample(100, 9))}
+    assert "failed (see the run's output)" in table([broken])
+    assert judge((THROUGHPUT,), outcomes)[0].status == "not measured"
