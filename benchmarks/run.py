@@ -220,6 +220,7 @@ def main(argv: list[str] | None = None) -> None:
     except psycopg2.OperationalError as error:
         raise SystemExit(f"PostgreSQL must answer at 127.0.0.1:5432 as user postgres: {error}") from None
     data = seed.seed(settings_for(env), args.database)
+    machine["postgresql"] = data.server_version()
     try:
         if args.profile:
             print(f"Profile written: {profile(args, env, data, wrk).relative_to(ROOT)}")

@@ -85,6 +85,14 @@ class Dataset:
         """Return how many data sources the table holds."""
         return OWN_SOURCES + self.filler
 
+    def server_version(self) -> str:
+        """Return PostgreSQL's version line."""
+        with self.connection.cursor() as cursor:
+            cursor.execute("SHOW server_version")
+            row = cursor.fetchone()
+        self.connection.commit()
+        return str(row[0]) if row else "?"
+
     def resize(self, rows: int) -> None:
         """Add or remove other owners' sources until the table holds `rows`, then analyse it."""
         wanted = max(0, rows - OWN_SOURCES)

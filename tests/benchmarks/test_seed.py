@@ -49,6 +49,7 @@ def _count(data: seed.Dataset, sql: str, *params: object) -> int:
 @pytest.mark.postgres
 def test_seed_gives_the_caller_50_sources_and_resize_grows_and_shrinks(dataset: seed.Dataset) -> None:
     assert dataset.rows == seed.OWN_SOURCES
+    assert dataset.server_version()[0].isdigit()
     dataset.resize(3_000)
     assert _count(dataset, "SELECT count(*) FROM data_source") == 3_000
     assert _count(dataset, "SELECT count(DISTINCT owner_id) FROM data_source") == seed.OTHER_OWNERS + 1
