@@ -258,8 +258,8 @@ def report(
         "smoke": args.duration < SMOKE_BELOW_S,
         "machine": {**machine, "load average at end": results.read_proc("/proc/loadavg").strip()},
         "settings": {
-            "load": f"{load.wrk_version(wrk.wrk)}, {wrk.threads} thread(s), {wrk.connections} connections,"
-            f" pinned to CPU {wrk.cpu}",
+            "load": f"{load.wrk_version(wrk.wrk)}, {wrk.threads} thread(s),"
+            f" {wrk.connections} connections (logins: 2), pinned to CPU {wrk.cpu}",
             "servers": f"one process each, pinned to CPU {args.server_cpu}; WSGI_WORKERS={configs.WORKERS}"
             " (a2wsgi threads; gunicorn gthread --threads); uvicorn without access log; ENV=production",
             "database": "PostgreSQL at 127.0.0.1 (shared by every configuration; not pinned)",
