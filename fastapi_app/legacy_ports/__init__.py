@@ -32,6 +32,6 @@ def build_ports_app(runtime: Runtime, factory: sessionmaker[Session]) -> FastAPI
     return app
 
 
-def port_routes(app: FastAPI) -> dict[str, APIRoute]:
-    """Return the ports app's routes by registry name."""
-    return {route.name: route for route in app.router.routes if isinstance(route, APIRoute)}
+def port_routes() -> dict[str, APIRoute]:
+    """Return every port's route by registry name (their paths are the full legacy paths: no prefix)."""
+    return {route.name: route for router in ROUTERS for route in router.routes if isinstance(route, APIRoute)}

@@ -37,7 +37,8 @@ class Migration:
     shadow: ShadowRunner
     route: MigratedRoutes
     flush_seconds: float
-    _flusher: asyncio.Task[None] | None = field(default=None, repr=False)
+    # One flusher per event loop: tests run several clients (each with its loop) over one app.
+    _flushers: list[asyncio.Task[None]] = field(default_factory=list, repr=False)
     _announced: bool = field(default=False, repr=False)
 
     async def start(self) -> None:
@@ -45,16 +46,17 @@ class Migration:
         if not self._announced:
             self._announced = True
             await anyio.to_thread.run_sync(lambda: self.counter.flush(every_route=True))
-        self._flusher = asyncio.create_task(self._flush_forever())
+        self._flushers.append(asyncio.create_task(self._flush_forever()))
 
     async def stop(self) -> None:
         """Let shadow calls finish, stop the flusher and write what is left."""
         await self.shadow.drain()
-        if self._flusher is not None:
-            self._flusher.cancel()
+        loop = asyncio.get_running_loop()
+        for flusher in [f for f in self._flushers if f.get_loop() is loop]:
+            self._flushers.remove(flusher)
+            flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._flusher
-            self._flusher = None
+                await flusher
         await anyio.to_thread.run_sync(self.counter.flush)
 
     async def _flush_forever(self) -> None:
@@ -78,7 +80,7 @@ def build_migration(
         ),
     )
     ports_app = build_ports_app(runtime, factory)
-    ports = port_routes(ports_app)
+    ports = port_routes()
     migrated = [(ports[e.name], legacy_route_path(rules[e.name])) for e in registry.in_state("migrated")]
     counter = RouteCounter(engine, {name: entry.state for name, entry in registry.routes.items()})
     shadow = ShadowRunner(

@@ -64,8 +64,9 @@ class ShadowRunner:
 
     async def drain(self) -> None:
         """Wait for every shadow call under way (at shutdown, and in tests)."""
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        loop = asyncio.get_running_loop()
+        while ours := [task for task in self._tasks if task.get_loop() is loop]:
+            await asyncio.gather(*ours, return_exceptions=True)
 
     async def _run(self, entry: RouteEntry, scope: Scope, flask: Answer, request_id: str | None) -> None:
         try:
