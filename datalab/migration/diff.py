@@ -55,15 +55,17 @@ def _body_lines(expected: bytes, actual: bytes, ignore: list[list[str]]) -> list
 
 
 def _diff(ours: Any, theirs: Any, path: tuple[Segment, ...], ignore: list[list[str]]) -> Iterator[str]:
-    if any(_matches(pattern, path) for pattern in ignore):
+    if _ignored(path, ignore):
         return
     if isinstance(ours, dict) and isinstance(theirs, dict):
-        for key in ours.keys() - theirs.keys():
-            yield f"{_show_path((*path, key))}: only flask has it ({_show(ours[key], key)})"
-        for key in theirs.keys() - ours.keys():
-            yield f"{_show_path((*path, key))}: only fastapi has it ({_show(theirs[key], key)})"
-        for key in ours.keys() & theirs.keys():
-            yield from _diff(ours[key], theirs[key], (*path, key), ignore)
+        for key in ours:  # in Flask's key order, so diffs read the same every time
+            if key in theirs:
+                yield from _diff(ours[key], theirs[key], (*path, key), ignore)
+            elif not _ignored((*path, key), ignore):
+                yield f"{_show_path((*path, key))}: only flask has it ({_show(ours[key], key)})"
+        for key in theirs:
+            if key not in ours and not _ignored((*path, key), ignore):
+                yield f"{_show_path((*path, key))}: only fastapi has it ({_show(theirs[key], key)})"
         return
     if isinstance(ours, list) and isinstance(theirs, list):
         if len(ours) != len(theirs):
@@ -75,6 +77,10 @@ def _diff(ours: Any, theirs: Any, path: tuple[Segment, ...], ignore: list[list[s
     if ours != theirs or type(ours) is not type(theirs):
         key = path[-1] if path else ""
         yield f"{_show_path(path)}: flask {_show(ours, key)}, fastapi {_show(theirs, key)}"
+
+
+def _ignored(path: tuple[Segment, ...], ignore: list[list[str]]) -> bool:
+    return any(_matches(pattern, path) for pattern in ignore)
 
 
 def _pattern(text: str) -> list[str]:
