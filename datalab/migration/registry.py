@@ -149,6 +149,10 @@ def _entry(name: str, spec: object) -> RouteEntry:
         raise RegistryError(f"route {name!r}: successor must be a path starting with /")
     deprecation = _moment(name, spec.get("deprecation"), "deprecation")
     sunset = _moment(name, spec.get("sunset"), "sunset")
+    if successor is not None and deprecation is None:
+        raise RegistryError(f"route {name!r}: a route with a successor needs a deprecation date")
+    if sunset is not None and deprecation is None:
+        raise RegistryError(f"route {name!r}: a sunset needs a deprecation date (RFC 9745)")
     if sunset is not None and deprecation is not None and sunset < deprecation:
         raise RegistryError(f"route {name!r}: sunset {sunset.isoformat()} is before its deprecation")
     return RouteEntry(

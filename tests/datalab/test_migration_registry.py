@@ -143,3 +143,23 @@ def test_unreadable_registry_refuses_to_start(settings: Settings, tmp_path: Path
 def test_successor_gets_the_request_path_variables(settings: Settings) -> None:
     entry = load_registry(settings, ported=PORTED).routes["PUT /api/users/<id>/role"]
     assert entry.successor_for("/api/users/42/role") == "/api/v1/users/42"
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        (
+            '[routes."GET /api/users/me"]\nsuccessor = "/api/v1/auth/profile"\n',
+            "route 'GET /api/users/me': a route with a successor needs a deprecation date",
+        ),
+        (
+            '[routes."GET /api/users/me"]\nsunset = 2027-01-01T00:00:00Z\n',
+            "route 'GET /api/users/me': a sunset needs a deprecation date",
+        ),
+    ],
+    ids=["successor-without-deprecation", "sunset-without-deprecation"],
+)
+def test_dates_a_route_needs(settings: Settings, tmp_path: Path, text: str, words: str) -> None:
+    path = registry_file(tmp_path, text)
+    with pytest.raises(RegistryError, match=re.escape(words)):
+        load_registry(settings.model_copy(update={"routes_file": path}), ported=PORTED)

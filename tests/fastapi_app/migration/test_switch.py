@@ -6,10 +6,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx2 import Response
 
+from datalab.context import RouteInfo, bind_route
+from fastapi_app import middleware
 from fastapi_app.legacy_ports import PORTED
 from tests.fastapi_app.migration.conftest import Build, drain, empty_tables, migration_of
 from tests.helpers import PASSWORD, Accounts, bearer
@@ -127,3 +130,23 @@ def test_migrating_one_route_leaves_its_neighbours_on_flask(build: Build, accoun
     assert client.get("/api/data-sources", headers=headers).headers["X-Served-By"] == "legacy_flask"
     options = client.options("/api/users/me")
     assert options.headers["X-Served-By"] == "legacy_flask"
+
+
+@pytest.mark.parametrize("state", ["legacy", "migrated"])
+def test_route_template_and_server_are_named_alike_by_both(
+    build: Build, accounts: Accounts, monkeypatch: pytest.MonkeyPatch, state: str
+) -> None:
+    # What logs and metrics read: the same route template whichever implementation served.
+    _, client = build(route_states={"GET /api/data-sources/<id>": state})
+    bound: list[RouteInfo] = []
+
+    def recording_bind_route() -> RouteInfo:
+        bound.append(bind_route())
+        return bound[-1]
+
+    monkeypatch.setattr(middleware, "bind_route", recording_bind_route)
+    response = client.get("/api/data-sources/41", headers=accounts.headers(accounts.create("t@example.com")))
+
+    assert response.status_code == 404
+    assert bound[-1].template == "/api/data-sources/<source_id>"
+    assert bound[-1].served_by == ("fastapi" if state == "migrated" else "legacy_flask")
