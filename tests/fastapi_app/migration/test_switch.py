@@ -14,6 +14,8 @@ from httpx2 import Response
 from datalab.context import RouteInfo, bind_route
 from fastapi_app import middleware
 from fastapi_app.legacy_ports import PORTED
+from fastapi_app.legacy_ports import users as user_ports
+from legacy_flask import users as legacy_users
 from tests.fastapi_app.migration.conftest import Build, drain, empty_tables, migration_of
 from tests.helpers import PASSWORD, Accounts, bearer
 
@@ -150,3 +152,24 @@ def test_route_template_and_server_are_named_alike_by_both(
     assert response.status_code == 404
     assert bound[-1].template == "/api/data-sources/<source_id>"
     assert bound[-1].served_by == ("fastapi" if state == "migrated" else "legacy_flask")
+
+
+@pytest.mark.parametrize("state", ["legacy", "migrated"])
+def test_unexpected_error_answers_the_same_500(
+    build: Build, accounts: Accounts, monkeypatch: pytest.MonkeyPatch, state: str
+) -> None:
+    built, _ = build(route_states={"GET /api/users/me": state})
+    headers = accounts.headers(accounts.create("err@example.com"))
+
+    def broken(user: object) -> dict[str, object]:
+        raise RuntimeError("bug")
+
+    # The same serializer bug in whichever implementation serves the route.
+    monkeypatch.setattr(legacy_users, "user_json", broken)
+    monkeypatch.setattr(user_ports, "user_json", broken)
+    with TestClient(built, raise_server_exceptions=False) as lenient:
+        response = lenient.get("/api/users/me", headers=headers)
+
+    assert response.status_code == 500
+    assert response.json() == {"msg": "Internal server error"}
+    assert response.headers["X-Served-By"] == ("fastapi" if state == "migrated" else "legacy_flask")
