@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 import click
@@ -121,3 +122,31 @@ def purge_tokens() -> None:
 
 
 # --- migration (issue 5): routes goes here.
+
+
+@main.command("routes")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
+def routes(as_json: bool) -> None:
+    """Print every legacy route: state, successor, requests per implementation, shadow mismatches, dates."""
+    from datalab.migration.registry import RegistryError, load_registry
+    from datalab.migration.report import build_report, format_table
+    from fastapi_app.legacy_ports import PORTED  # the names only; no app is built
+
+    settings = get_settings()
+    try:
+        registry = load_registry(settings, ported=PORTED)
+    except RegistryError as exc:
+        raise click.ClickException(str(exc)) from None
+    engine = make_engine(settings)
+    try:
+        with make_sessionmaker(engine)() as session:
+            lines = build_report(registry, session)
+    except (OperationalError, ProgrammingError):
+        raise click.ClickException("the database is not ready; run `datalab db upgrade` first") from None
+    finally:
+        engine.dispose()
+    if as_json:
+        payload = {"registry": registry.source, "routes": [line.as_json() for line in lines]}
+        click.echo(json.dumps(payload, indent=2))
+    else:
+        click.echo(format_table(lines))

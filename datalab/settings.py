@@ -49,6 +49,13 @@ class Settings(BaseSettings):
     # --- edges (issue 6): settings for middleware, rate limits, health, metrics go here.
 
     # --- migration (issue 5): settings for the route registry and shadow mode go here.
+    # JSON object from route name ("GET /api/users/me") to state; overrides the registry file.
+    route_states: dict[str, str] = Field(default_factory=dict)
+    routes_file: Path | None = None  # None: the committed datalab/migration/routes.toml
+    shadow_sample_rate: float = Field(1.0, ge=0.0, le=1.0)
+    shadow_timeout: float = Field(2.0, gt=0.0, le=30.0)
+    shadow_max_concurrent: int = Field(4, ge=1, le=64)
+    migration_flush_seconds: float = Field(5.0, ge=0.05, le=300.0)
 
     @model_validator(mode="after")
     def _fill_development_defaults(self) -> Settings:

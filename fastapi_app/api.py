@@ -7,6 +7,7 @@ from collections.abc import Callable
 from fastapi import APIRouter, Depends, FastAPI
 from starlette.routing import compile_path
 
+from fastapi_app.admin.router import router as admin_router
 from fastapi_app.audit_logs.router import router as audit_logs_router
 from fastapi_app.auth.router import router as auth_router
 from fastapi_app.data_sources.router import router as data_sources_router
@@ -42,7 +43,7 @@ def include_routers(app: FastAPI) -> None:
     api.include_router(auth_router)  # public and authenticated routes, each declared
     # Everything else is authenticated as a whole; a public route there would be a mistake.
     signed_in = APIRouter(dependencies=[Depends(current_user)])
-    for router in (users_router, data_sources_router, integrations_router, audit_logs_router):
+    for router in (users_router, data_sources_router, integrations_router, audit_logs_router, admin_router):
         signed_in.include_router(router)
     api.include_router(signed_in)
     app.include_router(api)

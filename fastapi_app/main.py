@@ -25,6 +25,8 @@ from datalab.settings import Settings, get_settings
 from fastapi_app import errors
 from fastapi_app.api import PREFIX, allowed_methods, include_routers, route_templates
 from fastapi_app.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from fastapi_app.migration import build_migration
+from fastapi_app.migration.middleware import MigrationMiddleware
 from fastapi_app.mount import legacy_mount
 from legacy_flask import create_app as create_flask_app
 from legacy_flask.extensions import db as flask_db
@@ -37,10 +39,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     runtime = build_runtime(settings)
     engine = make_engine(settings)
     flask_app = create_flask_app(settings, runtime)
+    sessions = make_sessionmaker(engine)
+    migration = build_migration(settings, flask_app, runtime, engine, sessions)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await migration.start()
         yield
+        await migration.stop()
         # Mounted apps get no lifespan of their own: close Flask's pool here too.
         engine.dispose()
         with flask_app.app_context():
@@ -59,13 +65,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.runtime = runtime
     app.state.mailer = build_mailer(settings)
     app.state.engine = engine
-    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.sessionmaker = sessions
     app.state.flask_app = flask_app
+    app.state.migration = migration
     errors.init_app(app)
     include_routers(app)
     app.state.methods_for = allowed_methods(app)
+    app.router.routes.append(migration.route)  # legacy routes in state `migrated`, ahead of Flask
     app.router.routes.append(legacy_mount(flask_app, workers=settings.wsgi_workers))
     # Added last, so they run first: outside both halves.
+    app.add_middleware(MigrationMiddleware, migration=migration)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, template_for=route_templates(app))
     return app

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from datalab.errors import InvalidInput
 from datalab.inputs import DataSourceCreate, DataSourceUpdate, parse_input
+from datalab.legacy_input import source_type_filter
 from datalab.services import data_sources
 from legacy_flask.requests import (
     current_user,
@@ -17,7 +17,7 @@ from legacy_flask.requests import (
     token_required,
 )
 from legacy_flask.serializers import data_source_json, page_json
-from shared_models import DataSource, Role, SourceType
+from shared_models import DataSource, Role
 
 bp = Blueprint("data_sources", __name__, url_prefix="/api/data-sources")
 
@@ -30,10 +30,7 @@ def _json(source: DataSource) -> dict[str, object]:
 @token_required()
 def list_sources() -> Response:
     """List the caller's own active data sources, optionally of one `type`."""
-    raw_type = request.args.get("type")
-    if raw_type is not None and raw_type not in SourceType.__members__.values():
-        raise InvalidInput("type", f"must be one of {', '.join(t.value for t in SourceType)}")
-    source_type = SourceType(raw_type) if raw_type is not None else None
+    source_type = source_type_filter(request.args.get)
     page = data_sources.list_own(db_session(), current_user(), page_request(), source_type=source_type)
     return jsonify(page_json("data_sources", page, _json))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
@@ -10,16 +9,16 @@ from typing import Any, TypeVar, cast
 from flask import current_app, g, request
 from sqlalchemy.orm import Session
 
-from datalab import tokens
-from datalab.errors import DomainError, Forbidden, InvalidInput
+from datalab import legacy_input, tokens
+from datalab.errors import Forbidden
 from datalab.runtime import Runtime
 from datalab.services import sessions
-from datalab.services.pages import MAX_LIMIT, MAX_PAGE, PageRequest
+from datalab.services.pages import PageRequest
 from legacy_flask.extensions import db
 from shared_models import AuthSession, Role, User
 
 F = TypeVar("F", bound=Callable[..., Any])
-NOT_AN_OBJECT = "Request body must be a JSON object"
+NOT_AN_OBJECT = legacy_input.NOT_AN_OBJECT
 
 
 def db_session() -> Session:
@@ -34,36 +33,17 @@ def runtime() -> Runtime:
 
 def json_body() -> dict[str, Any]:
     """Return the request body as a JSON object, or raise the contract's 400."""
-    try:
-        body = json.loads(request.get_data(cache=True), parse_constant=_refuse_constant)
-    except (ValueError, RecursionError):
-        # RecursionError: nesting deep enough to exhaust the parser, well within the size limit.
-        raise DomainError(NOT_AN_OBJECT, code="BODY_NOT_OBJECT") from None
-    if not isinstance(body, dict):
-        raise DomainError(NOT_AN_OBJECT, code="BODY_NOT_OBJECT")
-    return body
-
-
-def _refuse_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")
+    return legacy_input.json_object(request.get_data(cache=True))
 
 
 def page_request() -> PageRequest:
     """Read `page` and `per_page` from the query string."""
-    return PageRequest.numbered(
-        page=int_arg("page", 1, high=MAX_PAGE) or 1,
-        per_page=int_arg("per_page", 20, high=MAX_LIMIT) or 20,
-    )
+    return legacy_input.page_request(request.args.get)
 
 
 def int_arg(name: str, default: int | None, *, high: int) -> int | None:
     """Read a whole-number query argument between 1 and `high`."""
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= high:
-        raise InvalidInput(name, f"must be a whole number from 1 to {high}")
-    return int(raw)
+    return legacy_input.int_arg(request.args.get, name, default, high=high)
 
 
 def token_required(kind: tokens.TokenType = "access") -> Callable[[F], F]:

@@ -5,6 +5,7 @@ from shared_models.auth import AuthSession, RevokedToken
 from shared_models.base import Base, UTCDateTime, utcnow
 from shared_models.data_source import DataSource, SourceStatus, SourceType
 from shared_models.integration import Integration
+from shared_models.migration import RouteStats, ShadowMismatch
 from shared_models.password_reset import PasswordResetToken
 from shared_models.user import ROLE_RANK, Role, User
 
@@ -18,7 +19,9 @@ __all__ = [
     "PasswordResetToken",
     "RevokedToken",
     "Role",
+    "RouteStats",
     "SourceStatus",
+    "ShadowMismatch",
     "SourceType",
     "UTCDateTime",
     "User",

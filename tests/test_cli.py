@@ -89,9 +89,9 @@ def test_db_commands_migrate_a_fresh_database(tmp_path: Path, cli_env: dict[str,
     runner = CliRunner()
     assert runner.invoke(main, ["db", "upgrade"], env=env).exit_code == 0
     current = runner.invoke(main, ["db", "current"], env=env)
-    assert "0002 (head)" in current.output
+    assert "0003 (head)" in current.output
     assert runner.invoke(main, ["db", "downgrade", "base"], env=env).exit_code == 0
-    assert "0002" not in runner.invoke(main, ["db", "current"], env=env).output
+    assert "0003" not in runner.invoke(main, ["db", "current"], env=env).output
     refused = runner.invoke(
         main, ["create-user", "--email", "x@example.com"], input=ADMIN_PASSWORD + "\n", env=env
     )

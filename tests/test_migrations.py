@@ -28,6 +28,8 @@ TABLES = {
     "integration",
     "password_reset_token",
     "revoked_token",
+    "route_stats",
+    "shadow_mismatch",
     "user_account",
 }
 

@@ -1,0 +1,62 @@
+"""Reading legacy /api requests, shared by the Flask views and their FastAPI ports.
+
+Both implementations of a route must refuse the same input with the same words, so
+the parsing lives here once: JSON bodies, `page`/`per_page` and the `type` filter.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from datalab.errors import DomainError, InvalidInput
+from datalab.services.pages import MAX_LIMIT, MAX_PAGE, PageRequest
+from shared_models import SourceType
+
+NOT_AN_OBJECT = "Request body must be a JSON object"
+QueryArg = Callable[[str], str | None]
+
+
+def json_object(raw: bytes) -> dict[str, Any]:
+    """Return the request body as a JSON object, or raise the contract's 400."""
+    try:
+        body = json.loads(raw, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):
+        # RecursionError: nesting deep enough to exhaust the parser, well within the size limit.
+        raise DomainError(NOT_AN_OBJECT, code="BODY_NOT_OBJECT") from None
+    if not isinstance(body, dict):
+        raise DomainError(NOT_AN_OBJECT, code="BODY_NOT_OBJECT")
+    return body
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def page_request(arg: QueryArg) -> PageRequest:
+    """Read `page` and `per_page` with `arg` (the first value of a query argument, or None)."""
+    return PageRequest.numbered(
+        page=int_arg(arg, "page", 1, high=MAX_PAGE) or 1,
+        per_page=int_arg(arg, "per_page", 20, high=MAX_LIMIT) or 20,
+    )
+
+
+def int_arg(arg: QueryArg, name: str, default: int | None, *, high: int) -> int | None:
+    """Read a whole-number query argument between 1 and `high`."""
+    raw = arg(name)
+    if raw is None:
+        return default
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= high:
+        raise InvalidInput(name, f"must be a whole number from 1 to {high}")
+    return int(raw)
+
+
+def source_type_filter(arg: QueryArg) -> SourceType | None:
+    """Read the optional `type` filter of the data source list."""
+    raw = arg("type")
+    if raw is None:
+        return None
+    if raw not in SourceType.__members__.values():
+        raise InvalidInput("type", f"must be one of {', '.join(t.value for t in SourceType)}")
+    return SourceType(raw)

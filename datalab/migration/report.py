@@ -1,0 +1,107 @@
+"""The migration report: each legacy route's state, successor, dates, traffic and shadow mismatches."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from datalab.migration.registry import Registry
+from datalab.migration.stats import read_stats, recent_mismatches
+
+
+@dataclass(frozen=True)
+class RouteReport:
+    """One line of the report."""
+
+    route: str
+    state: str
+    live_state: str | None
+    successor: str | None
+    deprecation: datetime | None
+    sunset: datetime | None
+    served_legacy_flask: int
+    served_fastapi: int
+    shadow_compared: int
+    shadow_mismatches: int
+    shadow_skipped: int
+    last_mismatch: str | None
+    last_mismatch_at: datetime | None
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the line as JSON-ready values (times as ISO 8601)."""
+        return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(self).items()}
+
+
+def build_report(registry: Registry, session: Session) -> list[RouteReport]:
+    """Combine the registry (configured states) with the counts the servers stored."""
+    stats = read_stats(session)
+    lines = []
+    for entry in registry.routes.values():
+        row = stats.get(entry.name)
+        latest = recent_mismatches(session, entry.name, limit=1) if row and row.shadow_mismatches else []
+        lines.append(
+            RouteReport(
+                route=entry.name,
+                state=entry.state,
+                live_state=row.live_state if row else None,
+                successor=entry.successor,
+                deprecation=entry.deprecation,
+                sunset=entry.sunset,
+                served_legacy_flask=row.served_legacy_flask if row else 0,
+                served_fastapi=row.served_fastapi if row else 0,
+                shadow_compared=row.shadow_compared if row else 0,
+                shadow_mismatches=row.shadow_mismatches if row else 0,
+                shadow_skipped=row.shadow_skipped if row else 0,
+                last_mismatch=latest[0].diff if latest else None,
+                last_mismatch_at=latest[0].created_at if latest else None,
+            )
+        )
+    return lines
+
+
+COLUMNS = (
+    "route",
+    "state",
+    "successor",
+    "flask",
+    "fastapi",
+    "compared",
+    "mismatches",
+    "deprecation",
+    "sunset",
+)
+
+
+def format_table(lines: list[RouteReport]) -> str:
+    """Return the report as an aligned text table, with the latest diff under each mismatching route."""
+    rows = [COLUMNS] + [
+        (
+            line.route,
+            _state(line),
+            line.successor or "-",
+            str(line.served_legacy_flask),
+            str(line.served_fastapi),
+            str(line.shadow_compared),
+            str(line.shadow_mismatches),
+            line.deprecation.date().isoformat() if line.deprecation else "-",
+            line.sunset.date().isoformat() if line.sunset else "-",
+        )
+        for line in lines
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
+    out = []
+    for row, line in zip(rows, [None, *lines], strict=True):
+        out.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+        if line is not None and line.last_mismatch:
+            out.extend(f"    | {text}" for text in line.last_mismatch.splitlines())
+    return "\n".join(out)
+
+
+def _state(line: RouteReport) -> str:
+    # A server that last ran the route in another state than this configuration says is worth seeing.
+    if line.live_state and line.live_state != line.state:
+        return f"{line.state} (servers: {line.live_state})"
+    return line.state

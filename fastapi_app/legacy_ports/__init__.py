@@ -1,0 +1,37 @@
+"""FastAPI ports of legacy /api routes, answering exactly the legacy contract.
+
+They form their own small FastAPI app (own `{"msg"}` error handlers, no OpenAPI),
+which the migration layer calls for routes in state `migrated`, and runs beside
+Flask for routes in state `shadow`. Each route's `name` is its registry name.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
+from sqlalchemy.orm import Session, sessionmaker
+
+from datalab.runtime import Runtime
+from fastapi_app.legacy_ports import auth, data_sources, users
+from fastapi_app.legacy_ports.common import init_errors
+
+ROUTERS: tuple[APIRouter, ...] = (auth.router, users.router, data_sources.router)
+PORTED: frozenset[str] = frozenset(
+    route.name for router in ROUTERS for route in router.routes if isinstance(route, APIRoute)
+)
+
+
+def build_ports_app(runtime: Runtime, factory: sessionmaker[Session]) -> FastAPI:
+    """Build the app of every port, sharing the main app's runtime and database sessions."""
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app.state.runtime = runtime
+    app.state.sessionmaker = factory
+    init_errors(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app
+
+
+def port_routes() -> dict[str, APIRoute]:
+    """Return every port's route by registry name (their paths are the full legacy paths: no prefix)."""
+    return {route.name: route for router in ROUTERS for route in router.routes if isinstance(route, APIRoute)}

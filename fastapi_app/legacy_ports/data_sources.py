@@ -1,0 +1,84 @@
+"""FastAPI ports of /api/data-sources: list, create, get, update, delete (legacy_flask/data_sources.py).
+
+Each step runs in the order the Flask view runs it (token, then existence, then role,
+then body), so a request with several problems gets the same first error.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from datalab.inputs import DataSourceCreate, DataSourceUpdate, parse_input
+from datalab.legacy_input import json_object, page_request, source_type_filter
+from datalab.legacy_json import data_source_json, page_json
+from datalab.runtime import Runtime
+from datalab.services import data_sources
+from fastapi_app.dependencies import SessionDep
+from fastapi_app.legacy_ports.common import (
+    LegacyJSONResponse,
+    RawBody,
+    RuntimeDep,
+    first_arg,
+    require_role,
+    signed_in,
+)
+from shared_models import DataSource, Role
+
+router = APIRouter()
+ONE = "/api/data-sources/{source_id:int}"
+
+
+def _json(runtime: Runtime, source: DataSource) -> dict[str, object]:
+    return data_source_json(source, runtime.cipher)
+
+
+@router.api_route("/api/data-sources", methods=["GET", "HEAD"], name="GET /api/data-sources")
+def list_sources(request: Request, session: SessionDep, runtime: RuntimeDep) -> Response:
+    """List the caller's own active data sources, optionally of one `type`."""
+    user, _, _ = signed_in(request, session, runtime)
+    arg = first_arg(request)
+    source_type = source_type_filter(arg)
+    page = data_sources.list_own(session, user, page_request(arg), source_type=source_type)
+    return LegacyJSONResponse(page_json("data_sources", page, lambda s: _json(runtime, s)))
+
+
+@router.post("/api/data-sources", name="POST /api/data-sources")
+def create_source(request: Request, body: RawBody, session: SessionDep, runtime: RuntimeDep) -> Response:
+    """Create a data source (user and up)."""
+    user, _, _ = signed_in(request, session, runtime)
+    owner = require_role(user, Role.USER)
+    data = parse_input(DataSourceCreate, json_object(body), ignore_unknown=True)
+    source = data_sources.create(session, runtime.cipher, owner, data)
+    return LegacyJSONResponse(_json(runtime, source), status_code=201)
+
+
+@router.api_route(ONE, methods=["GET", "HEAD"], name="GET /api/data-sources/<id>")
+def read_source(request: Request, source_id: int, session: SessionDep, runtime: RuntimeDep) -> Response:
+    """Return one data source (owner or admin)."""
+    user, _, _ = signed_in(request, session, runtime)
+    return LegacyJSONResponse(_json(runtime, data_sources.get_owned(session, user, source_id)))
+
+
+@router.put(ONE, name="PUT /api/data-sources/<id>")
+def update_source(
+    request: Request, source_id: int, body: RawBody, session: SessionDep, runtime: RuntimeDep
+) -> Response:
+    """Change a data source (owner or admin); a masked secret keeps its stored value."""
+    user, _, _ = signed_in(request, session, runtime)
+    source = data_sources.get_owned(session, user, source_id)
+    actor = require_role(user, Role.USER)
+    data = parse_input(DataSourceUpdate, json_object(body), ignore_unknown=True)
+    return LegacyJSONResponse(
+        _json(runtime, data_sources.update(session, runtime.cipher, actor, source, data))
+    )
+
+
+@router.delete(ONE, name="DELETE /api/data-sources/<id>")
+def delete_source(request: Request, source_id: int, session: SessionDep, runtime: RuntimeDep) -> Response:
+    """Soft-delete a data source (owner or admin)."""
+    user, _, _ = signed_in(request, session, runtime)
+    source = data_sources.get_owned(session, user, source_id)
+    actor = require_role(user, Role.USER)
+    data_sources.soft_delete(session, actor, source)
+    return LegacyJSONResponse({"msg": "Data source deleted"})

@@ -1,0 +1,32 @@
+"""FastAPI ports of GET and PUT /api/users/me (legacy_flask/users.py)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from datalab.inputs import ProfileUpdate, parse_input
+from datalab.legacy_input import json_object
+from datalab.legacy_json import user_json
+from datalab.services import users
+from fastapi_app.dependencies import SessionDep
+from fastapi_app.legacy_ports.common import LegacyJSONResponse, RawBody, RuntimeDep, signed_in
+
+router = APIRouter()
+
+
+@router.api_route("/api/users/me", methods=["GET", "HEAD"], name="GET /api/users/me")
+def read_me(request: Request, session: SessionDep, runtime: RuntimeDep) -> Response:
+    """Return the caller's profile."""
+    user, _, _ = signed_in(request, session, runtime)
+    return LegacyJSONResponse(user_json(user))
+
+
+@router.put("/api/users/me", name="PUT /api/users/me")
+def update_me(request: Request, body: RawBody, session: SessionDep, runtime: RuntimeDep) -> Response:
+    """Change the caller's own profile fields; any other key is refused."""
+    user, _, _ = signed_in(request, session, runtime)
+    data = parse_input(ProfileUpdate, json_object(body))
+    return LegacyJSONResponse(
+        user_json(users.update_profile(session, user, data.model_dump(exclude_unset=True)))
+    )

@@ -1,0 +1,101 @@
+"""The route migration inside the ASGI app: registry, ports, routing by state, shadow mode and counts.
+
+`build_migration` is called by the app factory. It reads and checks the registry
+(refusing to start on a bad one), checks it against Flask's URL map, and gives the
+factory the route to put ahead of the Flask mount and the middleware to add.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+
+import anyio
+from fastapi import FastAPI
+from flask import Flask
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from datalab.migration.registry import Registry, check_url_map, load_registry
+from datalab.migration.stats import RouteCounter
+from datalab.runtime import Runtime
+from datalab.settings import Settings
+from fastapi_app.legacy_ports import PORTED, build_ports_app, port_routes
+from fastapi_app.migration.routing import MigratedRoutes
+from fastapi_app.migration.shadow import ShadowRunner
+from legacy_flask.app import legacy_route_path
+
+
+@dataclass
+class Migration:
+    """Everything the app needs to serve legacy routes by their registry state."""
+
+    registry: Registry
+    ports_app: FastAPI
+    counter: RouteCounter
+    shadow: ShadowRunner
+    route: MigratedRoutes
+    flush_seconds: float
+    # One flusher per event loop: tests run several clients (each with its loop) over one app.
+    _flushers: list[asyncio.Task[None]] = field(default_factory=list, repr=False)
+    _announced: bool = field(default=False, repr=False)
+
+    async def start(self) -> None:
+        """Start flushing counts in the background; the first start also records every route's state."""
+        if not self._announced:
+            self._announced = True
+            await anyio.to_thread.run_sync(lambda: self.counter.flush(every_route=True))
+        self._flushers.append(asyncio.create_task(self._flush_forever()))
+
+    async def stop(self) -> None:
+        """Let shadow calls finish, stop the flusher and write what is left."""
+        await self.shadow.drain()
+        loop = asyncio.get_running_loop()
+        for flusher in [f for f in self._flushers if f.get_loop() is loop]:
+            self._flushers.remove(flusher)
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+        await anyio.to_thread.run_sync(self.counter.flush)
+
+    async def _flush_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.flush_seconds)
+            await anyio.to_thread.run_sync(self.counter.flush)
+
+
+def build_migration(
+    settings: Settings, flask_app: Flask, runtime: Runtime, engine: Engine, factory: sessionmaker[Session]
+) -> Migration:
+    """Read and check the registry against Flask's routes, and wire the ports by state."""
+    registry = load_registry(settings, ported=PORTED)
+    rules = check_url_map(
+        registry,
+        (
+            (method, rule.rule)
+            for rule in flask_app.url_map.iter_rules()
+            if rule.endpoint != "static"
+            for method in sorted(rule.methods or ())
+        ),
+    )
+    ports_app = build_ports_app(runtime, factory)
+    ports = port_routes()
+    migrated = [(ports[e.name], legacy_route_path(rules[e.name])) for e in registry.in_state("migrated")]
+    counter = RouteCounter(engine, {name: entry.state for name, entry in registry.routes.items()})
+    shadow = ShadowRunner(
+        ports_app,
+        registry,
+        counter,
+        sample_rate=settings.shadow_sample_rate,
+        timeout=settings.shadow_timeout,
+        max_concurrent=settings.shadow_max_concurrent,
+    )
+    return Migration(
+        registry=registry,
+        ports_app=ports_app,
+        counter=counter,
+        shadow=shadow,
+        route=MigratedRoutes(ports_app, migrated),
+        flush_seconds=settings.migration_flush_seconds,
+    )

@@ -1,0 +1,86 @@
+"""Pure ASGI middleware for legacy routes: count who served them, add deprecation headers, feed shadow mode.
+
+It runs inside RequestContextMiddleware, so the RouteInfo the serving half filled in
+(route template, implementation) is there when the response starts.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from email.utils import format_datetime
+from urllib.parse import quote
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from datalab.context import current_route
+from datalab.migration.diff import Answer
+from datalab.migration.registry import SAFE_METHODS, RouteEntry
+from datalab.migration.stats import Counted
+from fastapi_app.migration import Migration
+
+V1_PREFIX = "/api/v1"
+MAX_SHADOW_BODY = 1_048_576  # a bigger Flask answer is not held in memory to be compared
+
+
+class MigrationMiddleware:
+    """Counts each legacy request per implementation, sends Deprecation/Sunset/Link, starts shadow calls."""
+
+    def __init__(self, app: ASGIApp, migration: Migration) -> None:
+        self.app = app
+        self.registry = migration.registry
+        self.counter = migration.counter
+        self.shadow = migration.shadow
+        self.shadowing = bool(self.registry.in_state("shadow"))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if scope["type"] != "http" or path == V1_PREFIX or path.startswith(V1_PREFIX + "/"):
+            await self.app(scope, receive, send)
+            return
+        info = current_route()
+        wants_shadow = self.shadowing and scope["method"] in SAFE_METHODS and self.shadow.sampled()
+        entry: RouteEntry | None = None
+        flask: Answer | None = None
+        size = 0
+
+        async def send_counted(message: Message) -> None:
+            nonlocal entry, flask, size
+            if message["type"] == "http.response.start" and info is not None:
+                entry = self.registry.entry_for(scope["method"], info.template)
+                if entry is not None:
+                    served: Counted = (
+                        "served_fastapi" if info.served_by == "fastapi" else "served_legacy_flask"
+                    )
+                    self.counter.count(entry.name, served)
+                    message["headers"] = [*message.get("headers", []), *deprecation_headers(entry, path)]
+                    if wants_shadow and entry.state == "shadow" and info.served_by == "legacy_flask":
+                        flask = Answer(message["status"], _headers(message))
+            elif message["type"] == "http.response.body" and flask is not None:
+                size += len(message.get("body", b""))
+                if size > MAX_SHADOW_BODY:
+                    flask = None
+                else:
+                    flask.body += message.get("body", b"")
+            await send(message)
+
+        await self.app(scope, receive, send_counted)
+        if entry is not None and flask is not None:
+            self.shadow.start(entry, scope, flask, scope.get("state", {}).get("request_id"))
+
+
+def deprecation_headers(entry: RouteEntry, path: str) -> list[tuple[bytes, bytes]]:
+    """Return `Deprecation` (RFC 9745), `Sunset` (RFC 8594) and `Link` (successor) for a deprecated route."""
+    successor = entry.successor_for(path)
+    if successor is None or entry.deprecation is None:
+        return []
+    headers = [
+        (b"deprecation", f"@{int(entry.deprecation.timestamp())}".encode()),
+        (b"link", f'<{quote(successor, safe="/")}>; rel="successor-version"'.encode()),
+    ]
+    if entry.sunset is not None:
+        headers.append((b"sunset", format_datetime(entry.sunset.astimezone(UTC), usegmt=True).encode()))
+    return headers
+
+
+def _headers(message: Message) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in message.get("headers", [])}

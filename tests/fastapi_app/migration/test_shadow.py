@@ -1,0 +1,220 @@
+"""Shadow mode: the client always gets Flask's answer; the port's is compared and differences recorded."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fastapi_app.legacy_ports import data_sources as data_source_ports
+from fastapi_app.legacy_ports import users as user_ports
+from shared_models import RouteStats, ShadowMismatch, User
+from tests.fastapi_app.migration.conftest import Build, drain, migration_of
+from tests.helpers import Accounts
+
+ME = "GET /api/users/me"
+SHADOW_ME = {"route_states": {ME: "shadow"}}
+
+
+def tampered_user_json(user: User) -> dict[str, Any]:
+    """The port's serializer with a bug: the wrong role."""
+    from datalab.legacy_json import user_json
+
+    return {**user_json(user), "role": "admin"}
+
+
+def stored_mismatches(session: Session) -> list[ShadowMismatch]:
+    """Return the recorded mismatches, oldest first."""
+    session.expire_all()
+    return list(session.scalars(select(ShadowMismatch).order_by(ShadowMismatch.id)))
+
+
+def stats_of(session: Session, route: str) -> RouteStats:
+    """Return the stored counts of `route`."""
+    session.expire_all()
+    row = session.get(RouteStats, route)
+    assert row is not None
+    return row
+
+
+def test_shadow_agrees_and_counts_comparisons(build: Build, accounts: Accounts, session: Session) -> None:
+    app, client = build(**SHADOW_ME)
+    headers = accounts.headers(accounts.create("same@example.com"))
+
+    for _ in range(3):
+        assert client.get("/api/users/me", headers=headers).status_code == 200
+    drain(client, app)
+    migration_of(app).counter.flush()
+
+    row = stats_of(session, ME)
+    assert (row.served_legacy_flask, row.served_fastapi) == (3, 0)
+    assert (row.shadow_compared, row.shadow_mismatches) == (3, 0)
+    assert row.live_state == "shadow"
+    assert stored_mismatches(session) == []
+
+
+def test_injected_difference_is_caught_and_client_gets_flask_answer(
+    build: Build, accounts: Accounts, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, client = build(**SHADOW_ME)
+    user = accounts.create("caught@example.com")
+    headers = accounts.headers(user)
+    monkeypatch.setattr(user_ports, "user_json", tampered_user_json)
+
+    response = client.get("/api/users/me", headers=headers)
+    drain(client, app)
+    migration_of(app).counter.flush()
+
+    assert response.status_code == 200
+    assert response.headers["X-Served-By"] == "legacy_flask"
+    assert response.json()["role"] == "user"
+    [mismatch] = stored_mismatches(session)
+    assert mismatch.route == ME
+    assert mismatch.request_id == response.headers["X-Request-ID"]
+    assert mismatch.diff == 'role: flask "user", fastapi "admin"'
+    assert stats_of(session, ME).shadow_mismatches == 1
+
+
+def test_port_exception_is_a_mismatch_never_a_failed_request(
+    build: Build, accounts: Accounts, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, client = build(**SHADOW_ME)
+    headers = accounts.headers(accounts.create("boom@example.com"))
+
+    def explode(user: User) -> dict[str, Any]:
+        raise RuntimeError("secret detail that must not be stored")
+
+    monkeypatch.setattr(user_ports, "user_json", explode)
+    response = client.get("/api/users/me", headers=headers)
+    drain(client, app)
+    migration_of(app).counter.flush()
+
+    assert response.status_code == 200
+    assert response.json()["email"] == "boom@example.com"
+    [mismatch] = stored_mismatches(session)
+    assert mismatch.diff == "the port raised RuntimeError"
+    assert "secret detail" not in mismatch.diff
+
+
+def test_slow_port_times_out_as_a_mismatch(
+    build: Build, accounts: Accounts, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, client = build(shadow_timeout=0.2, **SHADOW_ME)
+    headers = accounts.headers(accounts.create("slow@example.com"))
+
+    def slow(user: User) -> dict[str, Any]:
+        time.sleep(0.5)
+        return tampered_user_json(user)
+
+    monkeypatch.setattr(user_ports, "user_json", slow)
+    started = time.perf_counter()
+    response = client.get("/api/users/me", headers=headers)
+    answered = time.perf_counter() - started
+    drain(client, app)
+    migration_of(app).counter.flush()
+
+    assert response.status_code == 200
+    assert answered < 0.5  # the client never waits for the port
+    [mismatch] = stored_mismatches(session)
+    assert mismatch.diff == "the port did not answer within 0.2s"
+
+
+def test_ignored_paths_are_not_compared(
+    build: Build, accounts: Accounts, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, client = build(route_states={"GET /api/data-sources": "shadow"})
+    headers = accounts.headers(accounts.create("noise@example.com"))
+    created = client.post(
+        "/api/data-sources", json={"name": "n", "type": "csv", "config": {"path": "/a"}}, headers=headers
+    )
+    assert created.status_code == 201
+    from datalab.legacy_json import data_source_json as real
+
+    def noisy(source: Any, cipher: Any) -> dict[str, Any]:
+        return {**real(source, cipher), "updated_at": "2000-01-01T00:00:00+00:00", "usage_count": 7}
+
+    monkeypatch.setattr(data_source_ports, "data_source_json", noisy)
+    assert client.get("/api/data-sources", headers=headers).status_code == 200
+    drain(client, app)
+    migration_of(app).counter.flush()
+
+    # updated_at is ignored by the registry; usage_count is not.
+    [mismatch] = stored_mismatches(session)
+    assert mismatch.diff == "data_sources[0].usage_count: flask 0, fastapi 7"
+
+
+def test_only_safe_methods_are_shadowed(build: Build, accounts: Accounts, session: Session) -> None:
+    app, client = build(route_states={"PUT /api/users/me": "shadow"})
+    headers = accounts.headers(accounts.create("put@example.com"))
+
+    assert client.put("/api/users/me", json={"first_name": "Once"}, headers=headers).status_code == 200
+    drain(client, app)
+    migration_of(app).counter.flush()
+
+    row = stats_of(session, "PUT /api/users/me")
+    assert (row.served_legacy_flask, row.shadow_compared) == (1, 0)
+
+
+def test_sample_rate_zero_shadows_nothing(build: Build, accounts: Accounts, session: Session) -> None:
+    app, client = build(shadow_sample_rate=0.0, **SHADOW_ME)
+    headers = accounts.headers(accounts.create("none@example.com"))
+
+    for _ in range(3):
+        client.get("/api/users/me", headers=headers)
+    drain(client, app)
+    migration_of(app).counter.flush()
+
+    row = stats_of(session, ME)
+    assert (row.served_legacy_flask, row.shadow_compared) == (3, 0)
+
+
+def test_shadow_calls_beyond_the_limit_are_skipped_and_counted(
+    build: Build, accounts: Accounts, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, client = build(shadow_max_concurrent=1, **SHADOW_ME)
+    headers = accounts.headers(accounts.create("busy@example.com"))
+    from datalab.legacy_json import user_json as real
+
+    def slow(user: User) -> dict[str, Any]:
+        time.sleep(0.3)
+        return real(user)
+
+    monkeypatch.setattr(user_ports, "user_json", slow)
+    for _ in range(2):
+        assert client.get("/api/users/me", headers=headers).status_code == 200
+    drain(client, app)
+    migration_of(app).counter.flush()
+
+    row = stats_of(session, ME)
+    assert (row.shadow_compared, row.shadow_skipped, row.shadow_mismatches) == (1, 1, 0)
+
+
+def test_counts_from_several_flushes_add_up(build: Build, accounts: Accounts, session: Session) -> None:
+    app, client = build(route_states={ME: "migrated"})
+    headers = accounts.headers(accounts.create("sum@example.com"))
+    counter = migration_of(app).counter
+
+    client.get("/api/users/me", headers=headers)
+    counter.flush()
+    client.get("/api/users/me", headers=headers)
+    client.get("/api/users/me", headers=headers)
+    counter.flush()
+
+    row = stats_of(session, ME)
+    assert (row.served_fastapi, row.served_legacy_flask) == (3, 0)
+    assert row.live_state == "migrated"
+
+
+def test_counts_are_written_at_shutdown(build: Build, accounts: Accounts, session: Session) -> None:
+    app, client = build()
+    headers = accounts.headers(accounts.create("bye@example.com"))
+    client.get("/api/users/me", headers=headers)
+    client.get("/api/data-sources/12345", headers=headers)
+
+    client.__exit__(None, None, None)  # what the server does when it stops
+
+    assert stats_of(session, ME).served_legacy_flask == 1
+    assert stats_of(session, "GET /api/data-sources/<id>").served_legacy_flask == 1
