@@ -41,7 +41,7 @@ class DataSource(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    owner_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(255))
     type: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20), default=SourceStatus.PENDING.value)
@@ -66,3 +66,7 @@ Index(
     sqlite_where=text("is_active"),
     postgresql_where=text("is_active"),
 )
+
+
+# A caller's page (owner_id = ? ORDER BY id DESC) reads this index alone; it also serves the foreign key.
+Index("ix_data_source_owner_id_id", DataSource.owner_id, DataSource.id)
