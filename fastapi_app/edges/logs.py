@@ -58,6 +58,8 @@ def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
             *shared,
             structlog.stdlib.PositionalArgumentsFormatter(),
             structlog.processors.StackInfoRenderer(),
+            # Masked here too, so handlers other than ours (pytest's, a library's) never see a secret.
+            redact,
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],
         logger_factory=structlog.stdlib.LoggerFactory(),
