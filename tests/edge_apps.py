@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -48,6 +49,13 @@ def dispose(app: FastAPI) -> None:
     app.state.engine.dispose()
     with app.state.flask_app.app_context():
         flask_db.engine.dispose()
+
+
+def free_port() -> int:
+    """Return a TCP port of 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def client_for(app: FastAPI, address: str) -> TestClient:

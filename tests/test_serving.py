@@ -11,7 +11,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -34,6 +33,7 @@ from datalab import migrate
 from datalab.passwords import PasswordHasher
 from datalab.settings import Settings
 from shared_models import Role, User
+from tests.edge_apps import free_port
 from tests.helpers import PASSWORD, REVOKED
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,13 +42,6 @@ REDIS_URL = "redis://127.0.0.1:6379/6"
 LOGIN_LIMIT = 5
 METRICS_TOKEN = "serving-metrics-token-0123456789"
 EMAIL = "worker@example.com"
-
-
-def free_port() -> int:
-    """Return a TCP port nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
