@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import re
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
 import structlog
+import uvicorn
 from fastapi.testclient import TestClient
 from flask import Flask
 
 from datalab.settings import Settings
 from fastapi_app.edges.redaction import scrub
 from shared_models import User
-from tests.edge_apps import captured_logs, edge_client, json_lines
+from tests.edge_apps import captured_logs, edge_app, edge_client, free_port, json_lines
 from tests.helpers import PASSWORD
 
 UTC_ISO = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d+Z")
@@ -196,3 +199,39 @@ def test_development_lines_are_readable_console_text(
 def test_scrub_masks_secret_looking_text(text: str, kept: str) -> None:
     assert kept in scrub(text)
     assert not any(secret in scrub(text) for secret in ("abc.def-ghi", "x1", "abc&", "p4ss"))
+
+
+def test_uvicorn_lines_of_a_request_carry_its_id(settings: Settings) -> None:
+    with edge_app(settings) as app:
+
+        def explode() -> None:
+            raise RuntimeError("boom, password=hunter2-secret")
+
+        app.add_api_route("/api/v1/explode", explode)
+        port = free_port()
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off")
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        with captured_logs(settings, log_format="json") as buffer:
+            thread.start()
+            try:
+                deadline = time.monotonic() + 10
+                while not server.started and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                connection.request("GET", "/api/v1/explode", headers={"X-Request-ID": "req-uvicorn"})
+                response = connection.getresponse()
+                response.read()
+                connection.close()
+            finally:
+                server.should_exit = True
+                thread.join(timeout=10)
+    assert response.status == 500
+    assert response.getheader("x-request-id") == "req-uvicorn"
+    lines = _by_request(json_lines(buffer), "req-uvicorn")
+    uvicorn_lines = [line for line in lines if line["logger"] == "uvicorn.error"]
+    assert uvicorn_lines
+    assert "Exception in ASGI application" in str(uvicorn_lines[0]["event"])
+    assert "RuntimeError" in str(uvicorn_lines[0]["exception"])
+    assert "hunter2-secret" not in buffer.getvalue()
