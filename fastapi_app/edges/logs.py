@@ -16,9 +16,10 @@ import structlog
 
 from datalab.context import current_request
 from datalab.settings import Settings
-from fastapi_app.edges.redaction import redact
+from fastapi_app.edges.redaction import redactor
 
 _HANDLER_MARK = "_datalab_edges"
+_REVEALED = frozenset({"datalab.mail"})
 # Loggers that configure their own handlers; they are routed to ours instead.
 _FOREIGN = ("uvicorn", "uvicorn.error", "uvicorn.access", "gunicorn.error", "gunicorn.access")
 
@@ -46,6 +47,8 @@ class HideSqlParameters(logging.Filter):
 
 def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
     """Route every logger of the process through structlog's formatter; safe to call again."""
+    # In development the log mailer writes reset links to the log on purpose (README).
+    redact = redactor(spare=_REVEALED if settings.env == "development" else frozenset())
     shared: list[Any] = [
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,

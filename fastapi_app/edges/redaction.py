@@ -57,3 +57,16 @@ def redact_value(key: str, value: Any) -> Any:
 def redact(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """Apply `redact_value` to every key of a structlog event (a processor)."""
     return {key: redact_value(key, value) for key, value in event_dict.items()}
+
+
+def redactor(*, spare: frozenset[str] = frozenset()) -> Any:
+    """Return the `redact` processor, skipping events of the loggers named in `spare`."""
+
+    def redact_unless_spared(
+        logger: Any, method: str, event_dict: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        if event_dict.get("logger") in spare:
+            return event_dict
+        return redact(logger, method, event_dict)
+
+    return redact_unless_spared

@@ -235,3 +235,16 @@ def test_uvicorn_lines_of_a_request_carry_its_id(settings: Settings) -> None:
     assert "Exception in ASGI application" in str(uvicorn_lines[0]["event"])
     assert "RuntimeError" in str(uvicorn_lines[0]["exception"])
     assert "hunter2-secret" not in buffer.getvalue()
+
+
+@pytest.mark.parametrize(("env", "revealed"), [("development", True), ("test", False), ("production", False)])
+def test_only_the_development_mail_log_shows_a_reset_link(
+    settings: Settings, env: str, revealed: bool
+) -> None:
+    with captured_logs(settings, env=env) as buffer:
+        logging.getLogger("datalab.mail").warning(
+            "mail to a@example.com: Reset\nhttp://x/reset?token=tok-777"
+        )
+        logging.getLogger("datalab.other").warning("http://x/reset?token=tok-888")
+    assert ("tok-777" in buffer.getvalue()) is revealed
+    assert "tok-888" not in buffer.getvalue()
