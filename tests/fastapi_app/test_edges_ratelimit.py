@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -193,3 +194,15 @@ def test_sign_in_fails_closed_when_redis_is_down(settings: Settings, user: User)
         error_of(response, 503, "RATE_LIMITER_UNAVAILABLE")
         # Everything else fails open: an outage of Redis is not an outage of the API.
         assert client.get("/api/users/me").status_code == 401
+
+
+@pytest.mark.parametrize("path", ["/api/auth/register", "/api/v1/auth/register"])
+def test_body_read_for_the_account_key_still_reaches_the_half(
+    settings: Settings, session: Session, path: str
+) -> None:
+    body = json.dumps({"email": "Chunked@Example.com", "password": PASSWORD}).encode()
+    chunks = (body[start : start + 7] for start in range(0, len(body), 7))  # sent chunked, no length
+    with edge_client(settings) as client:
+        response = client.post(path, content=chunks, headers={"Content-Type": "application/json"})
+    assert response.status_code == 201, response.text
+    assert count(session, User) == 1
