@@ -39,6 +39,7 @@ AUTH_ROUTES: dict[tuple[str, str], tuple[str, bool]] = {
     # The confirm body holds a token, not an email: limited per IP in the same bucket.
     ("POST", "/api/v1/auth/reset-password/confirm"): ("reset", False),
 }
+STORAGE_DOWN = -1  # what `RateLimiter.hit` answers when a strict bucket cannot be counted
 EXEMPT = frozenset({"/health", "/health/live", "/health/ready", "/metrics", "/api/health", "/api/v1/health"})
 
 
@@ -77,7 +78,10 @@ class RateLimiter:
         return checks
 
     def hit(self, checks: list[Check]) -> int | None:
-        """Count one request in each bucket; return seconds to wait if one is full, else None."""
+        """Count one request in each bucket; return seconds to wait if one is full, else None.
+
+        STORAGE_DOWN means a strict bucket could not be counted (the storage failed).
+        """
         for check in checks:
             for item in check.items:
                 try:
@@ -86,7 +90,7 @@ class RateLimiter:
                     # Fail open for the default limit, closed for sign-in: no brute force while blind.
                     log.exception("rate limit storage failed", bucket=check.key[0])
                     if check.strict:
-                        return -1
+                        return STORAGE_DOWN
                     continue
                 if not allowed:
                     reset = self.strategy.get_window_stats(item, *check.key).reset_time
@@ -120,7 +124,7 @@ class RateLimitMiddleware:
             wait = await anyio.to_thread.run_sync(self.limiter.hit, checks)
         else:
             wait = self.limiter.hit(checks)
-        if wait == -1:
+        if wait == STORAGE_DOWN:
             await send_error(scope, send, 503, "RATE_LIMITER_UNAVAILABLE", "Service temporarily unavailable")
         elif wait is not None:
             log.warning("rate limited", action=action or "default")
