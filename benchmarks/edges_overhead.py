@@ -2,14 +2,16 @@
 
 uv run python benchmarks/edges_overhead.py   (in process, no HTTP; Redis at 127.0.0.1:6379 db 6)
 
-The ASGI app is called directly with a minimal scope, once through the whole middleware
-stack and once through the router alone, on `/health/live` (no I/O), so the difference is
-what the middleware costs. Rounds alternate so both see the same machine noise.
+The ASGI app is called directly with a minimal scope, once with our middleware (request
+context, edges, body limit) and once with Starlette's and FastAPI's own layers only, on
+`/health/live` (no I/O), so the difference is what our middleware costs. Rounds
+alternate so both see the same machine noise.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import tempfile
 import time
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from datalab.settings import Settings
+from fastapi_app.edges.logs import configure_logging
 from fastapi_app.edges.ratelimit import RateLimiter
 from fastapi_app.main import create_app
 
@@ -66,14 +69,23 @@ def main() -> None:
     base = {"_env_file": None, "env": "test", "var_dir": folder, "log_level": "WARNING"}
     settings = Settings(**base, rate_limit_default="1000000/minute", rate_limit_login="1000000/minute")
     app = create_app(settings)
+    full_stack = app.build_middleware_stack()
+    ours, app.user_middleware = app.user_middleware, []
+    bare_stack = app.build_middleware_stack()  # Starlette's and FastAPI's own layers only
+    app.user_middleware = ours
     whole, router = [], []
     for _ in range(ROUNDS):
-        whole.append(asyncio.run(_per_request_us(app.build_middleware_stack())))
-        router.append(asyncio.run(_per_request_us(app.router)))
-    print(f"/health/live through every middleware: {statistics.median(whole):.0f} us")
-    print(f"/health/live through the router only:  {statistics.median(router):.0f} us")
+        whole.append(asyncio.run(_per_request_us(full_stack)))
+        router.append(asyncio.run(_per_request_us(bare_stack)))
+    print(f"/health/live with our middleware:      {statistics.median(whole):.0f} us")
+    print(f"/health/live without it:               {statistics.median(router):.0f} us")
     cost = statistics.median(whole) - statistics.median(router)
-    print(f"middleware cost per request:           {cost:.0f} us")
+    print(f"middleware cost per request:           {cost:.0f} us (access log off: LOG_LEVEL=WARNING)")
+    with open(os.devnull, "w") as devnull:
+        configure_logging(Settings(**base | {"log_level": "INFO", "log_format": "json"}), stream=devnull)
+        logged = statistics.median(asyncio.run(_per_request_us(full_stack)) for _ in range(ROUNDS))
+        configure_logging(settings)
+    print(f"... with the JSON access line written:  {logged - statistics.median(router):.0f} us")
     redis_settings = Settings(**base, redis_url="redis://127.0.0.1:6379/6", rate_limit_login="1000000/minute")
     for name, limiter in (("memory", RateLimiter(settings)), ("redis", RateLimiter(redis_settings))):
         default = statistics.median(_hit_us(limiter, None) for _ in range(ROUNDS))
