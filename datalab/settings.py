@@ -75,8 +75,6 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     metrics_allow: CommaList = []
 
-    # --- migration (issue 5): settings for the route registry and shadow mode go here.
-
     @model_validator(mode="after")
     def _check_edges(self) -> Settings:
         # A wildcard origin with credentials lets any site act with the user's cookies.
@@ -93,6 +91,8 @@ class Settings(BaseSettings):
     def logs_as_json(self) -> bool:
         """Tell whether log lines are JSON objects (production's default) or console text."""
         return (self.log_format or ("json" if self.env == "production" else "console")) == "json"
+
+    # --- migration (issue 5): settings for the route registry and shadow mode go here.
 
     @model_validator(mode="after")
     def _fill_development_defaults(self) -> Settings:
