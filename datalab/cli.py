@@ -121,6 +121,26 @@ def purge_tokens() -> None:
 # --- connectors (issue 4): rotate-keys goes here.
 
 
+# --- edges (issue 6): serve.
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65_535))
+@click.option(
+    "--workers",
+    default=2,
+    show_default=True,
+    envvar="WEB_CONCURRENCY",
+    type=click.IntRange(1, 64),
+    help="Worker processes (or WEB_CONCURRENCY).",
+)
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve both APIs for production with several worker processes."""
+    # Imported here: the rest of the CLI needs neither the web app nor uvicorn.
+    from fastapi_app.edges.serving import serve as run_server  # noqa: PLC0415
+
+    run_server(get_settings(), host=host, port=port, workers=workers)
+
+
 # --- migration (issue 5): routes goes here.
 
 

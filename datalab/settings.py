@@ -5,16 +5,28 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from functools import lru_cache
+from ipaddress import ip_network
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from cryptography.fernet import Fernet
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from limits import parse_many
+from pydantic import BeforeValidator, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 PLACEHOLDER_MARKERS = ("change-me", "changeme", "placeholder", "secret-key", "example")
 MIN_SECRET_BYTES = 32
+
+
+def _split_commas(value: object) -> object:
+    # Lists are written in the environment as "a, b, c"; JSON would be easy to get wrong in a shell.
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+CommaList = Annotated[list[str], NoDecode, BeforeValidator(_split_commas)]
 
 
 class Settings(BaseSettings):
@@ -47,6 +59,38 @@ class Settings(BaseSettings):
     # --- connectors (issue 4): settings for data-source connectors go here.
 
     # --- edges (issue 6): settings for middleware, rate limits, health, metrics go here.
+    log_format: Literal["json", "console"] | None = None
+    cors_origins: CommaList = []
+    cors_allow_credentials: bool = False
+    allowed_hosts: CommaList = ["*"]
+    hsts_seconds: int = Field(0, ge=0, le=2 * 31_536_000)
+    trusted_proxies: CommaList = []
+    rate_limit_enabled: bool = True
+    rate_limit_default: str = "300/minute"
+    rate_limit_login: str = "10/minute"
+    rate_limit_register: str = "5/minute"
+    rate_limit_reset: str = "5/minute"
+    redis_url: str | None = None
+    health_timeout: float = Field(2.0, gt=0, le=30)
+    metrics_token: SecretStr | None = None
+    metrics_allow: CommaList = []
+
+    @model_validator(mode="after")
+    def _check_edges(self) -> Settings:
+        # A wildcard origin with credentials lets any site act with the user's cookies.
+        if self.cors_allow_credentials and "*" in self.cors_origins:
+            raise ValueError("CORS_ORIGINS may not contain '*' when CORS_ALLOW_CREDENTIALS is true")
+        for network in (*self.trusted_proxies, *self.metrics_allow):
+            ip_network(network, strict=False)
+        for limit in (self.rate_limit_default, self.rate_limit_login, self.rate_limit_register):
+            parse_many(limit)
+        parse_many(self.rate_limit_reset)
+        return self
+
+    @property
+    def logs_as_json(self) -> bool:
+        """Tell whether log lines are JSON objects (production's default) or console text."""
+        return (self.log_format or ("json" if self.env == "production" else "console")) == "json"
 
     # --- migration (issue 5): settings for the route registry and shadow mode go here.
     # JSON object from route name ("GET /api/users/me") to state; overrides the registry file.

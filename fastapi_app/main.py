@@ -12,7 +12,6 @@ routes run on AnyIO's. Each side has its own engine, sized in the settings.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -24,6 +23,9 @@ from datalab.runtime import build_runtime
 from datalab.settings import Settings, get_settings
 from fastapi_app import errors
 from fastapi_app.api import PREFIX, allowed_methods, include_routers, route_templates
+from fastapi_app.edges.install import add_edge_routes, add_inner_middleware, add_outer_middleware
+from fastapi_app.edges.logs import configure_logging
+from fastapi_app.edges.metrics import HttpMetrics
 from fastapi_app.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from fastapi_app.migration import build_migration
 from fastapi_app.migration.middleware import MigrationMiddleware
@@ -35,7 +37,7 @@ from legacy_flask.extensions import db as flask_db
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the whole service from `settings` (read from the environment when omitted)."""
     settings = settings or get_settings()
-    logging.basicConfig(level=settings.log_level)
+    configure_logging(settings)
     runtime = build_runtime(settings)
     engine = make_engine(settings)
     flask_app = create_flask_app(settings, runtime)
@@ -51,13 +53,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine.dispose()
         with flask_app.app_context():
             flask_db.engine.dispose()
+        HttpMetrics.process_exited()
 
     app = FastAPI(
         title="Datalab API",
         version="1.0.0",
         description="The v1 API. The legacy /api is served by the mounted Flask app.",
         openapi_url=f"{PREFIX}/openapi.json",
-        docs_url="/docs",
+        docs_url=None if settings.env == "production" else "/docs",
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -70,11 +73,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.migration = migration
     errors.init_app(app)
     include_routers(app)
+    add_edge_routes(app, settings, flask_app)
     app.state.methods_for = allowed_methods(app)
     app.router.routes.append(migration.route)  # legacy routes in state `migrated`, ahead of Flask
     app.router.routes.append(legacy_mount(flask_app, workers=settings.wsgi_workers))
     # Added last, so they run first: outside both halves.
     app.add_middleware(MigrationMiddleware, migration=migration)
+    add_inner_middleware(app, settings)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    add_outer_middleware(app, settings)
     app.add_middleware(RequestContextMiddleware, template_for=route_templates(app))
     return app

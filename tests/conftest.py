@@ -70,6 +70,8 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         jwt_secret_key=Fernet.generate_key().decode(),
         encryption_keys=Fernet.generate_key().decode(),
         bcrypt_rounds=10,
+        # The suite signs in hundreds of times from one address; rate-limit tests build their own apps.
+        rate_limit_enabled=False,
     )
 
 

@@ -1,0 +1,73 @@
+"""Operational health outside the versioned API: /health, /health/live and /health/ready.
+
+Not in the v1 OpenAPI document: they are for load balancers and orchestrators, not clients.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from importlib.metadata import version
+from typing import Any
+
+import anyio
+import anyio.to_thread
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine, text
+
+router = APIRouter(include_in_schema=False)
+VERSION = version("datalab")
+
+
+def _ping(engine: Engine) -> None:
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+
+
+async def database_check(request: Request) -> dict[str, Any]:
+    """Run `SELECT 1` within HEALTH_TIMEOUT seconds; report ok with its latency, or why not."""
+    engine: Engine = request.app.state.engine
+    timeout: float = request.app.state.settings.health_timeout
+    start = time.perf_counter()
+    try:
+        with anyio.fail_after(timeout):
+            # Abandoned on timeout: a hung connection attempt must not hold the probe.
+            await anyio.to_thread.run_sync(_ping, engine, abandon_on_cancel=True)
+    except TimeoutError:
+        return {"status": "timeout", "timeout_s": timeout}
+    except Exception as exc:  # any driver error means "not ready"; the class name says which
+        return {"status": "down", "error": type(exc).__name__}
+    return {"status": "ok", "latency_ms": round((time.perf_counter() - start) * 1000, 2)}
+
+
+@router.get("/health")
+async def health(request: Request) -> JSONResponse:
+    """Report status, version, uptime, this worker's pid and each check; 503 when a check fails."""
+    checks = {"database": await database_check(request)}
+    ok = all(check["status"] == "ok" for check in checks.values())
+    body = {
+        "status": "ok" if ok else "unavailable",
+        "version": VERSION,
+        "uptime_s": round(time.monotonic() - request.app.state.started_at, 1),
+        "pid": os.getpid(),
+        "checks": checks,
+    }
+    return JSONResponse(body, status_code=200 if ok else 503)
+
+
+@router.get("/health/live")
+async def live() -> JSONResponse:
+    """Answer that the process serves requests; touches nothing else."""
+    return JSONResponse({"status": "ok"})
+
+
+@router.get("/health/ready")
+async def ready(request: Request) -> JSONResponse:
+    """Answer 200 when the database answers within the timeout, 503 otherwise."""
+    database = await database_check(request)
+    ok = database["status"] == "ok"
+    return JSONResponse(
+        {"status": "ok" if ok else "unavailable", "checks": {"database": database}},
+        status_code=200 if ok else 503,
+    )

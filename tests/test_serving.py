@@ -1,0 +1,278 @@
+"""Serving at scale: the production command with 2 worker processes on PostgreSQL and Redis.
+
+The real server runs as a subprocess on a free 127.0.0.1 port. Each new connection lands
+on one worker; `/health` names the worker's pid, so a request sent right after it on the
+same keep-alive connection is known to be served by that worker.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import pytest
+import redis
+from cryptography.fernet import Fernet
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+from datalab import migrate
+from datalab.passwords import PasswordHasher
+from datalab.settings import Settings
+from shared_models import Role, User
+from tests.edge_apps import free_port
+from tests.helpers import PASSWORD, REVOKED
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN_URL = os.environ.get("PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = "redis://127.0.0.1:6379/6"
+LOGIN_LIMIT = 5
+METRICS_TOKEN = "serving-metrics-token-0123456789"
+EMAIL = "worker@example.com"
+
+
+@dataclass
+class Answer:
+    """One HTTP answer."""
+
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+def call(
+    connection: http.client.HTTPConnection, method: str, path: str, body: Any = None, token: str | None = None
+) -> Answer:
+    """Send one request on `connection` and read the whole answer."""
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    connection.request(method, path, body=None if body is None else json.dumps(body), headers=headers)
+    response = connection.getresponse()
+    raw = response.read()
+    content_type = response.getheader("content-type", "")
+    parsed = json.loads(raw) if content_type.startswith("application/json") else raw.decode()
+    return Answer(response.status, {k.lower(): v for k, v in response.getheaders()}, parsed)
+
+
+@dataclass
+class Server:
+    """The running server: where it listens, and its log."""
+
+    port: int
+    log: Path
+
+    def connect(self) -> tuple[http.client.HTTPConnection, int]:
+        """Open a new connection and return it with the pid of the worker that took it."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        return connection, call(connection, "GET", "/health").body["pid"]
+
+    def connection_to(self, pid: int, attempts: int = 100) -> http.client.HTTPConnection:
+        """Open connections until one lands on worker `pid` (bounded)."""
+        for _ in range(attempts):
+            connection, served_by = self.connect()
+            if served_by == pid:
+                return connection
+            connection.close()
+        raise AssertionError(f"no connection reached worker {pid} in {attempts} attempts")
+
+
+@pytest.fixture(scope="module")
+def database_url() -> Iterator[str]:
+    """A scratch PostgreSQL database, migrated, with one user; dropped afterwards."""
+    try:
+        admin = psycopg2.connect(PG_ADMIN_URL, connect_timeout=3)
+    except psycopg2.OperationalError as exc:
+        pytest.skip(f"no PostgreSQL server answers at {PG_ADMIN_URL.split('@')[-1]}: {exc}".strip())
+    admin.autocommit = True
+    name = f"datalab_serving_test_{uuid.uuid4().hex[:12]}"
+    with admin.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE {name}")
+    url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
+    try:
+        migrate.upgrade(Settings(_env_file=None, env="test", database_url=url, var_dir=Path("/nonexistent")))
+        engine = create_engine(url)
+        with Session(engine) as session:
+            session.add(
+                User(email=EMAIL, password_hash=PasswordHasher(10).hash(PASSWORD), role=Role.USER.value)
+            )
+            session.commit()
+        engine.dispose()
+        yield url
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()
+
+
+@pytest.fixture(scope="module")
+def redis_db() -> Iterator[redis.Redis]:
+    """Redis database 6, emptied before and after."""
+    connection = redis.Redis.from_url(REDIS_URL)
+    try:
+        connection.ping()
+    except redis.ConnectionError:
+        pytest.skip("Redis does not answer at 127.0.0.1:6379")
+    connection.flushdb()
+    yield connection
+    connection.flushdb()
+    connection.close()
+
+
+@pytest.fixture(scope="module")
+def server(
+    database_url: str, redis_db: redis.Redis, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """The production command with 2 workers, stopped (its whole process group) afterwards."""
+    port = free_port()
+    folder = tmp_path_factory.mktemp("serving")
+    (folder / "prometheus").mkdir()
+    env = {
+        **{k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "VIRTUAL_ENV"}},
+        "ENV": "production",
+        "DATABASE_URL": database_url,
+        "JWT_SECRET_KEY": Fernet.generate_key().decode(),
+        "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "BCRYPT_ROUNDS": "10",
+        "REDIS_URL": REDIS_URL,
+        "RATE_LIMIT_LOGIN": f"{LOGIN_LIMIT}/minute",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "METRICS_TOKEN": METRICS_TOKEN,
+        "PROMETHEUS_MULTIPROC_DIR": str(folder / "prometheus"),
+        "LOG_FORMAT": "json",
+        "DB_POOL_SIZE": "3",
+        "WSGI_WORKERS": "4",
+    }
+    log = folder / "server.log"
+    # The README's production command.
+    command = [str(Path(sys.executable).parent / "datalab"), "serve", "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--workers", "2"]
+    with log.open("wb") as output:
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        _wait_until_ready(port, process, log)
+        yield Server(port, log)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+def _wait_until_ready(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the server exited: {log.read_text()[-3000:]}")
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        try:
+            if call(connection, "GET", "/health/ready").status == 200:
+                return
+        except OSError:
+            pass
+        finally:
+            connection.close()
+        time.sleep(0.2)
+    raise AssertionError(f"the server was not ready in 60 s: {log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def pids(server: Server) -> list[int]:
+    """The two worker pids, each seen answering (new connections until both are seen, bounded)."""
+    seen: set[int] = set()
+    for _ in range(200):
+        connection, pid = server.connect()
+        connection.close()
+        seen.add(pid)
+        if len(seen) == 2:
+            return sorted(seen)
+    raise AssertionError(f"only workers {seen} answered 200 new connections")
+
+
+@pytest.mark.postgres
+def test_token_revoked_through_one_worker_is_refused_by_the_other(
+    server: Server, pids: list[int], redis_db: redis.Redis
+) -> None:
+    with closing(server.connection_to(pids[0])) as first, closing(server.connection_to(pids[1])) as second:
+        _revoke_through_one_refused_by_other(first, second)
+    redis_db.flushdb()  # give the next test a fresh login budget
+
+
+def _revoke_through_one_refused_by_other(
+    first: http.client.HTTPConnection, second: http.client.HTTPConnection
+) -> None:
+    tokens = call(first, "POST", "/api/v1/auth/login", {"email": EMAIL, "password": PASSWORD}).body
+    access = tokens["access_token"]
+    assert call(second, "GET", "/api/users/me", token=access).status == 200
+    assert call(first, "POST", "/api/auth/logout", token=access).status == 200
+    legacy = call(second, "GET", "/api/users/me", token=access)
+    assert (legacy.status, legacy.body) == (401, REVOKED)
+    v1 = call(second, "GET", "/api/v1/auth/profile", token=access)
+    assert (v1.status, v1.body["error"]["code"]) == (401, "TOKEN_REVOKED")
+
+
+@pytest.mark.postgres
+def test_login_limit_holds_across_workers(server: Server, pids: list[int], redis_db: redis.Redis) -> None:
+    redis_db.flushdb()
+    answers: list[tuple[int, int]] = []
+    paths = ("/api/auth/login", "/api/v1/auth/login")
+    # New connections until both workers have refused at least once (bounded).
+    for attempt in range(120):
+        connection, pid = server.connect()
+        with closing(connection):
+            answer = call(connection, "POST", paths[attempt % 2], {"email": EMAIL, "password": PASSWORD})
+        answers.append((pid, answer.status))
+        if answer.status == 429:
+            assert int(answer.headers["retry-after"]) >= 1
+        refused_by = {p for p, status in answers if status == 429}
+        if len(answers) >= 2 * LOGIN_LIMIT and refused_by == set(pids):
+            break
+    statuses = [status for _, status in answers]
+    assert statuses.count(200) == LOGIN_LIMIT
+    assert set(statuses) == {200, 429}
+    assert {p for p, status in answers if status == 429} == set(pids)
+    assert {p for p, _ in answers} == set(pids)
+
+    # The metrics of both workers are summed (prometheus multiprocess mode).
+    with closing(http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)) as metrics:
+        metrics.request("GET", "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+        text = metrics.getresponse().read().decode()
+    refused = sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "datalab_http_requests_total" and sample.labels["status"] == "429"
+    )
+    assert refused == statuses.count(429)
+
+
+@pytest.mark.postgres
+def test_server_logs_are_json_lines_with_request_ids(server: Server, pids: list[int]) -> None:
+    connection, _ = server.connect()
+    with closing(connection):
+        connection.request("GET", "/api/health", headers={"X-Request-ID": "serving-log-1"})
+        connection.getresponse().read()
+    deadline = time.monotonic() + 5
+    while "serving-log-1" not in server.log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    lines = [json.loads(line) for line in server.log.read_text().splitlines() if line.strip()]
+    access = [line for line in lines if line.get("request_id") == "serving-log-1"]
+    assert [line["route"] for line in access] == ["/api/health"]
+    assert any(line["logger"].startswith("uvicorn") for line in lines)  # uvicorn's own lines, as JSON
