@@ -24,10 +24,7 @@ def allowed_methods(app: FastAPI) -> Callable[[str], str]:
     Starlette answers 405 with the methods of the first route that matched the path only,
     while several routes (GET and PATCH of one resource, say) may share it.
     """
-    table = [
-        (compile_path(path)[0], {method.upper() for method in item})
-        for path, item in app.openapi()["paths"].items()
-    ]
+    table = [(compile_path(path)[0], {method.upper() for method in item}) for path, item in _paths(app)]
 
     def methods_for(path: str) -> str:
         methods = set().union(*(m for regex, m in table if regex.match(path)))
@@ -49,3 +46,21 @@ def include_routers(app: FastAPI) -> None:
         signed_in.include_router(router)
     api.include_router(signed_in)
     app.include_router(api)
+
+
+def route_templates(app: FastAPI) -> Callable[[str], str | None]:
+    """Return a function naming the documented path template (`/api/v1/users/{user_id}`) a path matches.
+
+    Literal templates are tried first, as the router does for `/users/me` before `/users/{id}`.
+    """
+    paths = sorted((path for path, _ in _paths(app)), key=lambda path: path.count("{"))
+    table = [(compile_path(path)[0], path) for path in paths]
+
+    def template_for(path: str) -> str | None:
+        return next((template for regex, template in table if regex.match(path)), None)
+
+    return template_for
+
+
+def _paths(app: FastAPI) -> list[tuple[str, dict[str, object]]]:
+    return list(app.openapi()["paths"].items())

@@ -23,7 +23,7 @@ from datalab.mail import build_mailer
 from datalab.runtime import build_runtime
 from datalab.settings import Settings, get_settings
 from fastapi_app import errors
-from fastapi_app.api import PREFIX, allowed_methods, include_routers
+from fastapi_app.api import PREFIX, allowed_methods, include_routers, route_templates
 from fastapi_app.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from fastapi_app.mount import legacy_mount
 from legacy_flask import create_app as create_flask_app
@@ -67,5 +67,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.router.routes.append(legacy_mount(flask_app, workers=settings.wsgi_workers))
     # Added last, so they run first: outside both halves.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(RequestContextMiddleware, template_for=route_templates(app))
     return app

@@ -8,22 +8,30 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Callable
 from typing import Any
 
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from datalab.context import bind_request
+from datalab.context import RouteInfo, bind_request, bind_route
 from fastapi_app.errors import envelope
 
 REQUEST_ID_HEADER = b"x-request-id"
+SERVED_BY_HEADER = b"x-served-by"
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 class RequestContextMiddleware:
-    """Give every request an id (a sane `X-Request-ID` from the client, else a new one) and echo it."""
+    """Give every request an id (a sane `X-Request-ID` from the client, else a new one) and echo it.
 
-    def __init__(self, app: ASGIApp) -> None:
+    It also binds a `RouteInfo` for the request and names, in `X-Served-By`, the
+    implementation that answered (`legacy_flask` or `fastapi`).
+    """
+
+    def __init__(self, app: ASGIApp, template_for: Callable[[str], str | None] = lambda _: None) -> None:
         self.app = app
+        self.template_for = template_for
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -34,14 +42,32 @@ class RequestContextMiddleware:
         client = scope.get("client")
         bind_request(request_id, client[0] if client else None)
         scope.setdefault("state", {})["request_id"] = request_id
+        info = bind_route()
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [h for h in message.get("headers", []) if h[0].lower() != REQUEST_ID_HEADER]
-                message["headers"] = [*headers, (REQUEST_ID_HEADER, request_id.encode())]
+                _name_fastapi_route(scope, info, self.template_for)
+                ours = (REQUEST_ID_HEADER, SERVED_BY_HEADER)
+                headers = [h for h in message.get("headers", []) if h[0].lower() not in ours]
+                message["headers"] = [
+                    *headers,
+                    (REQUEST_ID_HEADER, request_id.encode()),
+                    (SERVED_BY_HEADER, (info.served_by or "fastapi").encode()),
+                ]
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+
+
+def _name_fastapi_route(scope: Scope, info: RouteInfo, template_for: Callable[[str], str | None]) -> None:
+    # Flask names its own routes (legacy_flask.app); anything else was answered by FastAPI.
+    # Its router leaves the matched route in the scope, but an included route's path there
+    # lacks the prefixes, so the full template comes from the documented paths.
+    if info.served_by is not None:
+        return
+    info.served_by = "fastapi"
+    if info.template is None and isinstance(scope.get("route"), Route):
+        info.template = template_for(scope["path"])
 
 
 class BodyLimitMiddleware:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask
+import re
 
+from flask import Flask, request
+
+from datalab.context import current_route
 from datalab.db import engine_options, watch_sqlite
 from datalab.runtime import Runtime, build_runtime
 from datalab.settings import Settings
@@ -26,6 +29,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Flask:
     with app.app_context():
         watch_sqlite(db.engine)
     errors.init_app(app)
+    app.before_request(_name_route)
     for blueprint in (
         health.bp,
         auth.bp,
@@ -36,3 +40,21 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Flask:
     ):
         app.register_blueprint(blueprint)
     return app
+
+
+_CONVERTER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+
+
+def legacy_route_path(rule: str) -> str:
+    """Spell a Werkzeug rule as the contract does: `/api/x/<int:id>` becomes `/api/x/<id>`."""
+    return _CONVERTER.sub(r"<\1>", rule)
+
+
+def _name_route() -> None:
+    # Runs before routing errors are raised, so 404s and 405s are named "legacy_flask" too.
+    info = current_route()
+    if info is None:
+        return
+    info.served_by = "legacy_flask"
+    if request.url_rule is not None:
+        info.template = legacy_route_path(request.url_rule.rule)

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.types import Receive, Scope, Send
 
+from datalab.context import RouteInfo, current_route
 from datalab.settings import Settings
 from shared_models import AuditLog, User
 from tests.helpers import PASSWORD, count
@@ -93,3 +96,33 @@ def test_chunked_body_under_the_limit_reaches_flask(client: TestClient, session:
     )
     assert response.status_code == 201, response.text
     assert session.scalars(select(User.email)).one() == "chunked@example.com"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "served_by", "template"),
+    [
+        ("GET", "/api/health", "legacy_flask", "/api/health"),
+        ("GET", "/api/data-sources/12345", "legacy_flask", "/api/data-sources/<source_id>"),
+        ("GET", "/api/nowhere", "legacy_flask", None),
+        ("GET", "/api/v1/health", "fastapi", "/api/v1/health"),
+        ("GET", "/api/v1/data-sources/12345", "fastapi", "/api/v1/data-sources/{source_id}"),
+        ("GET", "/api/v1/users/me", "fastapi", "/api/v1/users/{user_id}"),
+        ("DELETE", "/api/v1/health", "fastapi", "/api/v1/health"),
+        ("GET", "/api/v1/nowhere", "fastapi", None),
+    ],
+)
+def test_every_response_names_its_server_and_route_template(
+    app: FastAPI, user_headers: dict[str, str], method: str, path: str, served_by: str, template: str | None
+) -> None:
+    seen: list[RouteInfo | None] = []
+
+    async def outermost(scope: Scope, receive: Receive, send: Send) -> None:
+        await app(scope, receive, send)
+        seen.append(current_route())  # set by the middleware within this same task
+
+    with TestClient(outermost) as client:
+        response = client.request(method, path, headers=user_headers)
+    assert response.headers["x-served-by"] == served_by
+    info = seen[0]
+    assert info is not None
+    assert (info.served_by, info.template) == (served_by, template)
