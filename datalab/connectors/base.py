@@ -18,9 +18,13 @@ class Limits:
     data_dir: Path = Path("data")
     allow_networks: tuple[str, ...] = ()
     deny_networks: tuple[str, ...] = ()
-    # host:port pairs of the application's own database, always refused.
+    # host:port pairs of the application's own database: refused unless an allowed network covers them.
     own_endpoints: tuple[tuple[str, int], ...] = ()
     own_files: tuple[Path, ...] = ()
+    # (host, port, database name) of the application's own databases: refused even when allowed.
+    own_databases: tuple[tuple[str, int, str], ...] = ()
+    # A csv/json file is loaded whole into an in-memory engine; bigger files are refused.
+    max_file_bytes: int = 100 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,8 @@ class TestResult:
     message: str
     latency_ms: float
     metadata: dict[str, Any] = field(default_factory=dict)
+    # The ConnectorError code when the test failed, None on success.
+    error_code: str | None = None
 
 
 @dataclass(frozen=True)
