@@ -29,18 +29,20 @@ def _networks(cidrs: tuple[str, ...]) -> tuple[Network, ...]:
 
 
 def _embedded(ip: IPAddress) -> list[IPAddress]:
-    """The address itself and any IPv4 address it carries (mapped, 6to4, NAT64, Teredo)."""
-    found: list[IPAddress] = [ip]
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            found.append(ip.ipv4_mapped)
-        if ip.sixtofour is not None:
-            found.append(ip.sixtofour)
-        if ip.teredo is not None:
-            found.extend(ip.teredo)
-        if ip in _NAT64 or ip in _NAT64_LOCAL:
-            found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
-    return found
+    """The addresses `ip` stands for: an IPv4-mapped address is its IPv4 address; a 6to4, NAT64
+    or Teredo address is itself and the IPv4 address it carries (that one first)."""
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return [ip]
+    if ip.ipv4_mapped is not None:
+        return [ip.ipv4_mapped]
+    found: list[IPAddress] = []
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)
+    if ip in _NAT64 or ip in _NAT64_LOCAL:
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return [*found, ip]
 
 
 def _default_refusal(ip: IPAddress) -> str | None:

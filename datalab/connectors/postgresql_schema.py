@@ -18,7 +18,7 @@ ORDER BY n.nspname, c.relname, a.attnum
 
 _INDEXES = """
 SELECT n.nspname, t.relname, i.relname, x.indisunique, x.indisprimary,
-       ARRAY(SELECT pg_get_indexdef(x.indexrelid, k, true)
+       ARRAY(SELECT pg_get_indexdef(x.indexrelid, k + 1, true)
              FROM generate_subscripts(x.indkey, 1) AS k ORDER BY k)
 FROM pg_index x
 JOIN pg_class i ON i.oid = x.indexrelid
