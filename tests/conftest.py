@@ -70,6 +70,9 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         jwt_secret_key=Fernet.generate_key().decode(),
         encryption_keys=Fernet.generate_key().decode(),
         bcrypt_rounds=10,
+        # Connector tests reach real sources on this machine, which the default refuses.
+        data_dir=Path(tmp_path_factory.mktemp("data")),
+        data_source_allow_networks="127.0.0.0/8,::1/128",
     )
 
 
