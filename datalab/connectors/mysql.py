@@ -84,8 +84,8 @@ class MySQLConnector:
                 database=database,
                 connect_timeout=max(1.0, self._limits.connect_timeout_s),
                 # The server stops the statement at `timeout`; the socket gives up a little later.
-                read_timeout=timeout + 5,
-                write_timeout=timeout + 5,
+                read_timeout=timeout + 2,
+                write_timeout=timeout + 2,
                 ssl=_ssl_context(str(self._config.get("sslmode") or "")),
                 local_infile=False,
                 autocommit=False,

@@ -71,11 +71,19 @@ class RestApiConnector:
     """A JSON API under `base_url`, reached only through the guarded client."""
 
     def __init__(self, config: dict[str, Any], limits: Limits) -> None:
-        self._base = httpx.URL(str(config.get("base_url") or ""))
+        self._base_text = str(config.get("base_url") or "")
         self._headers = {str(k): str(v) for k, v in (config.get("headers") or {}).items()}
         self._timeout = min(float(config.get("timeout") or limits.query_timeout_s), limits.query_timeout_s)
         self._limits = limits
         self._client: httpx.Client | None = None
+
+    @property
+    def _base(self) -> httpx.URL:
+        # Parsed on use, so that opening a connector never raises.
+        try:
+            return httpx.URL(self._base_text)
+        except (httpx.InvalidURL, TypeError, ValueError):
+            raise ConnectorError("HOST_REFUSED", "The base URL is not a valid URL.") from None
 
     def _get(self, url: httpx.URL) -> tuple[int, Any]:
         check_url(url)
@@ -97,8 +105,12 @@ class RestApiConnector:
             raise ConnectorError(
                 "QUERY_REFUSED", "The query must be a path under the base URL, like /items?x=1."
             )
-        url = httpx.URL(str(self._base).rstrip("/") + "/" + path.lstrip("/"))
-        if (url.scheme, url.host, url.port) != (self._base.scheme, self._base.host, self._base.port):
+        base = self._base
+        try:
+            url = httpx.URL(str(base).rstrip("/") + "/" + path.lstrip("/"))
+        except httpx.InvalidURL:
+            raise ConnectorError("QUERY_REFUSED", "The query is not a valid URL path.") from None
+        if (url.scheme, url.host, url.port) != (base.scheme, base.host, base.port):
             raise ConnectorError("QUERY_REFUSED", "The query must stay under the base URL.")
         return url
 

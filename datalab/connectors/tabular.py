@@ -91,6 +91,9 @@ class TabularConnector:
             row = conn.execute("SELECT count(*) FROM data").fetchone()
         except ConnectorError as exc:
             return TestResult(False, exc.message, elapsed_ms(started), error_code=exc.code)
+        except duckdb.Error as exc:
+            err = _duckdb_error(exc)
+            return TestResult(False, err.message, elapsed_ms(started), error_code=err.code)
         metadata = {
             "rows": row[0] if row else 0,
             "format": self._kind,
@@ -101,10 +104,13 @@ class TabularConnector:
     def schema(self) -> SchemaInfo:
         """The single table `data` with the column types DuckDB inferred."""
         conn = self._connect()
-        rows = conn.execute(
-            "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
-            "WHERE table_name = 'data' ORDER BY ordinal_position"
-        ).fetchall()
+        try:
+            rows = conn.execute(
+                "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+                "WHERE table_name = 'data' ORDER BY ordinal_position"
+            ).fetchall()
+        except duckdb.Error as exc:
+            raise _duckdb_error(exc) from None
         columns = [Column(str(name), str(type_), nullable == "YES") for name, type_, nullable in rows]
         return SchemaInfo(tables=[Table(name="data", columns=columns)])
 

@@ -176,3 +176,13 @@ def test_source_timeout_may_be_shorter(rest_server: RestServer, limits: Limits) 
     with pytest.raises(ConnectorError, match="in time"):
         connector.query("/slow", 10)
     connector.close()
+
+
+@pytest.mark.parametrize("base_url", ["http://[not-an-ip/", "http://exa mple.com/", ""])
+def test_invalid_base_url_is_a_clear_failure(limits: Limits, base_url: str) -> None:
+    connector = rest(base_url, limits)
+    result = connector.test()
+    assert not result.success
+    assert result.error_code in {"HOST_REFUSED", "UNREACHABLE"}
+    with pytest.raises(ConnectorError):
+        connector.query("/items", 1)
