@@ -93,6 +93,8 @@ class MySQLConnector:
             )
             with conn.cursor() as cur:
                 cur.execute("SET SESSION TRANSACTION READ ONLY")
+                # Backslashes escape in string literals, as the SQL check parsed them.
+                cur.execute("SET SESSION sql_mode = REPLACE(@@sql_mode, 'NO_BACKSLASH_ESCAPES', '')")
                 if "mariadb" in conn.get_server_info().lower():  # type: ignore[no-untyped-call]
                     cur.execute("SET SESSION max_statement_time = %s", (timeout,))
                 else:

@@ -84,7 +84,11 @@ class PostgresConnector:
                 sslkey=_NO_FILE,
                 gssencmode="disable",
                 application_name="datalab",
-                options=f"-c default_transaction_read_only=on -c statement_timeout={timeout_ms}",
+                # standard_conforming_strings: string literals end where the SQL check saw them end.
+                options=(
+                    f"-c default_transaction_read_only=on -c statement_timeout={timeout_ms}"
+                    " -c standard_conforming_strings=on"
+                ),
             )
         except psycopg2.Error as exc:
             raise _connection_error(exc) from None

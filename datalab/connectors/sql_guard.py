@@ -8,6 +8,7 @@ can disagree with the server it guards.
 from __future__ import annotations
 
 import logging
+import re
 
 import sqlglot
 from sqlglot import exp
@@ -165,6 +166,8 @@ REFUSED_FUNCTIONS = frozenset(
 # DuckDB reads any table name that looks like a file or URL ("FROM 'x.csv'").
 _FILE_LIKE = ("/", "\\", ".", ":", "*", "?")
 
+_EXECUTABLE_COMMENT = re.compile(r"/\*M?!", re.IGNORECASE)
+
 _DIALECTS = {"postgresql": "postgres", "mysql": "mysql", "sqlite": "sqlite", "duckdb": "duckdb"}
 
 # sqlglot logs the text of statements it falls back on; our own refusal message says enough.
@@ -185,6 +188,9 @@ def check_read_only(sql: str, dialect: str) -> str:
     """Refuse anything but one read-only SELECT; return the statement without a trailing `;`."""
     if len(sql) > MAX_SQL_CHARS:
         raise _refuse(f"The query is longer than {MAX_SQL_CHARS} characters.")
+    # MySQL and MariaDB run the text of /*! ... */ and /*M! ... */ "comments" that the parser skips.
+    if dialect == "mysql" and _EXECUTABLE_COMMENT.search(sql):
+        raise _refuse("Executable comments (/*! ... */) are not allowed.")
     try:
         statements = [s for s in sqlglot.parse(sql, read=_DIALECTS[dialect]) if s is not None]
     except SqlglotError:

@@ -157,3 +157,9 @@ def test_database_refuses_writes_even_past_the_parser(
         my.query(sql, 10)
     assert caught.value.code in {"QUERY_REFUSED", "QUERY_FAILED"}
     assert mysql_counts() == before
+
+
+def test_backslash_escapes_kept_whatever_the_server_default(my: Connector) -> None:
+    """A string literal ends where the SQL check saw it end, so no call hides inside one."""
+    result = my.query(r"SELECT 'a\'b' AS s, @@SESSION.sql_mode LIKE '%NO_BACKSLASH_ESCAPES%' AS nbe", 1)
+    assert result.rows == [{"s": "a'b", "nbe": 0}]

@@ -172,3 +172,9 @@ def test_database_refuses_writes_even_past_the_parser(
         pg.query(sql, 10)
     assert caught.value.code in {"QUERY_REFUSED", "QUERY_FAILED"}
     assert pg_counts() == before
+
+
+def test_standard_conforming_strings_on(pg: Connector) -> None:
+    """A string literal ends where the SQL check saw it end, so no call hides inside one."""
+    result = pg.query(r"SELECT 'a\' AS s, current_setting('standard_conforming_strings') AS scs", 1)
+    assert result.rows == [{"s": "a\\", "scs": "on"}]
