@@ -31,7 +31,11 @@ _LOCKED_CONFIG = {
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
     "allow_community_extensions": False,
+    # One thread and a memory bound per source, and no spilling to disk: a heavy query on one
+    # file must not starve the server or fill its disk.
     "threads": 1,
+    "memory_limit": "256MB",
+    "temp_directory": "",
 }
 
 
@@ -68,6 +72,8 @@ class TabularConnector:
                 # parameters in DDL.
                 reader = _READERS[self._kind]
                 conn.execute(f"CREATE TABLE data AS SELECT * FROM {reader}({literal})")  # noqa: S608
+            # Otherwise DuckDB draws a progress bar on the server's stdout for slow queries.
+            conn.execute("SET enable_progress_bar = false")
             conn.execute("SET enable_external_access = false")
             conn.execute("SET lock_configuration = true")
         except duckdb.Error as exc:

@@ -132,3 +132,17 @@ def test_engine_refuses_files_even_past_the_parser(
     assert caught.value.code in {"QUERY_REFUSED", "QUERY_FAILED"}
     assert digest(data_dir) == before
     assert not Path("/tmp/datalab-escape.csv").exists()  # noqa: S108 - the file COPY was asked to write
+
+
+def test_memory_hungry_query_fails_cleanly(limits: Limits, capfd: pytest.CaptureFixture[str]) -> None:
+    """Each file source has a 256 MB engine and no disk spill: a huge sort fails, the server lives on."""
+    connector = open_connector("csv", {"path": "numbers.csv"}, replace(limits, query_timeout_s=20))
+    with pytest.raises(ConnectorError) as caught:
+        connector.query(
+            "SELECT a.range * b.range AS x FROM range(1000000) a, range(1000) b ORDER BY x DESC", 5
+        )
+    assert caught.value.code == "QUERY_FAILED"
+    assert "Out of Memory" in caught.value.message
+    assert connector.query("SELECT count(*) AS n FROM data", 1).rows == [{"n": 50}]
+    connector.close()
+    assert capfd.readouterr().out == ""
