@@ -27,7 +27,7 @@ from datalab.connectors.files import resolve_source_file
 from datalab.connectors.rows import elapsed_ms, query_result, row_cap
 
 _READERS = {"csv": "read_csv_auto", "json": "read_json_auto"}
-_LOCKED_CONFIG = {
+_LOCKED_CONFIG: dict[str, str | int | float | list[str]] = {
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
     "allow_community_extensions": False,
