@@ -151,7 +151,12 @@ class MySQLConnector:
         except pymysql.MySQLError as exc:
             self.close()
             raise mysql_error(exc) from None
-        result = query_result(names, fetched, cap, started)
+        try:
+            result = query_result(names, fetched, cap, started)
+        except ConnectorError:
+            _abandon(cur)
+            self.close()
+            raise
         if result.has_more:
             # MySQL cannot stop a result midway: closing the cursor would read every remaining row.
             # Dropping the connection does not; the result is marked done so nothing reads it later.

@@ -96,8 +96,10 @@ class RestApiConnector:
             raise ConnectorError("BAD_RESPONSE", f"The API answered HTTP {status}.")
         try:
             return status, json.loads(body) if body else None
-        except ValueError:
-            raise ConnectorError("BAD_RESPONSE", "The API's answer is not JSON.") from None
+        except (ValueError, RecursionError):
+            raise ConnectorError(
+                "BAD_RESPONSE", "The API's answer is not JSON (or nests too deeply)."
+            ) from None
 
     def _url_of(self, path: str) -> httpx.URL:
         path = path.strip()

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from datalab.connectors.base import Limits, QueryResult
+from datalab.connectors.base import ConnectorError, Limits, QueryResult
 
 
 def row_cap(limit: int, limits: Limits) -> int:
@@ -33,7 +33,10 @@ def unique_names(names: Sequence[str]) -> list[str]:
     return result
 
 
-def json_value(value: Any) -> Any:
+MAX_DEPTH = 64
+
+
+def json_value(value: Any, depth: int = 0) -> Any:
     """A value both APIs can serialize: exact decimals as strings, times in ISO 8601, bytes in base64."""
     if value is None or isinstance(value, bool | int | str):
         return value
@@ -49,10 +52,13 @@ def json_value(value: Any) -> Any:
         return base64.b64encode(bytes(value)).decode("ascii")
     if isinstance(value, uuid.UUID):
         return str(value)
+    if isinstance(value, dict | list | tuple | set) and depth >= MAX_DEPTH:
+        # Serializers recurse too; a bounded depth keeps a hostile value from exhausting the stack.
+        raise ConnectorError("BAD_RESPONSE", f"A value nests deeper than {MAX_DEPTH} levels.")
     if isinstance(value, dict):
-        return {str(k): json_value(v) for k, v in value.items()}
+        return {str(k): json_value(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list | tuple | set):
-        return [json_value(v) for v in value]
+        return [json_value(v, depth + 1) for v in value]
     return str(value)
 
 

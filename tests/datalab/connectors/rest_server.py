@@ -47,6 +47,8 @@ class _Handler(BaseHTTPRequestHandler):
             "/items": lambda: self._json(ITEMS[: int(query.get("n", ["30"])[0])]),
             "/wrapped": lambda: self._json({"total": 3, "data": ITEMS[:3]}),
             "/scalars": lambda: self._json([1, 2, 3]),
+            "/deep": lambda: self._send(200, b"[" * 20000 + b"]" * 20000),
+            "/deep-row": lambda: self._send(200, b'[{"a": ' + b"[" * 900 + b"]" * 900 + b"}]"),
             "/private": self._private,
             "/not-json": lambda: self._send(200, b"<html>hello</html>", "text/html"),
             "/missing": lambda: self._json({"error": "nope"}, 404),

@@ -163,3 +163,9 @@ def test_backslash_escapes_kept_whatever_the_server_default(my: Connector) -> No
     """A string literal ends where the SQL check saw it end, so no call hides inside one."""
     result = my.query(r"SELECT 'a\'b' AS s, @@SESSION.sql_mode LIKE '%NO_BACKSLASH_ESCAPES%' AS nbe", 1)
     assert result.rows == [{"s": "a'b", "nbe": 0}]
+
+
+def test_deeply_nested_json_value_is_a_clear_error(my: Connector) -> None:
+    """MariaDB returns JSON as text, so only the REST and PostgreSQL paths nest; text stays text."""
+    sql = "SELECT CONCAT(REPEAT('[', 100), REPEAT(']', 100)) AS deep"
+    assert my.query(sql, 1).rows == [{"deep": "[" * 100 + "]" * 100}]

@@ -178,3 +178,9 @@ def test_standard_conforming_strings_on(pg: Connector) -> None:
     """A string literal ends where the SQL check saw it end, so no call hides inside one."""
     result = pg.query(r"SELECT 'a\' AS s, current_setting('standard_conforming_strings') AS scs", 1)
     assert result.rows == [{"s": "a\\", "scs": "on"}]
+
+
+def test_deeply_nested_json_value_is_a_clear_error(pg: Connector) -> None:
+    with pytest.raises(ConnectorError, match="nests deeper"):
+        pg.query("SELECT (repeat('[', 100) || repeat(']', 100))::jsonb AS deep", 1)
+    assert pg.query("SELECT 1 AS ok", 1).rows == [{"ok": 1}]

@@ -186,3 +186,10 @@ def test_invalid_base_url_is_a_clear_failure(limits: Limits, base_url: str) -> N
     assert result.error_code in {"HOST_REFUSED", "UNREACHABLE"}
     with pytest.raises(ConnectorError):
         connector.query("/items", 1)
+
+
+@pytest.mark.parametrize("path", ["/deep", "/deep-row"])
+def test_deeply_nested_answer_is_a_clear_error(api: Connector, path: str) -> None:
+    with pytest.raises(ConnectorError) as caught:
+        api.query(path, 10)
+    assert caught.value.code == "BAD_RESPONSE"
