@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
 
 from datalab.connectors.fields import (
     HEADERS_SCHEMA,
@@ -28,6 +28,16 @@ from datalab.errors import InvalidInput
 from shared_models import SourceType
 
 
+def _integral(value: object) -> object:
+    # JSON has one number type: 5432.0 is the integer 5432 to a JSON schema, so to us too.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Port = Annotated[int, BeforeValidator(_integral)]
+
+
 class SourceConfig(BaseModel):
     """Base of every config: strict types, unknown keys refused."""
 
@@ -38,7 +48,7 @@ class PostgresConfig(SourceConfig):
     """A PostgreSQL server; `sslmode` as libpq spells it."""
 
     host: Host
-    port: int = Field(5432, ge=1, le=65_535)
+    port: Port = Field(5432, ge=1, le=65_535)
     database: DatabaseName
     username: UserName
     password: Secret = ""
@@ -49,7 +59,7 @@ class MySQLConfig(SourceConfig):
     """A MySQL or MariaDB server; `sslmode` require encrypts, verify-ca also checks the certificate."""
 
     host: Host
-    port: int = Field(3306, ge=1, le=65_535)
+    port: Port = Field(3306, ge=1, le=65_535)
     database: DatabaseName
     username: UserName
     password: Secret = ""
@@ -90,6 +100,17 @@ def validate_config(source_type: SourceType, config: dict[str, Any]) -> dict[str
 def connection_config(source_type: SourceType, config: dict[str, Any]) -> dict[str, Any]:
     """Return a stored config checked again and completed with every default, for a connector."""
     return _model(source_type, config).model_dump(mode="json", exclude_none=True)
+
+
+def fits_some_type(config: dict[str, Any]) -> bool:
+    """Tell whether `config` is a valid config of at least one type."""
+    for model in set(CONFIG_MODELS.values()):
+        try:
+            model.model_validate(config)
+        except ValidationError:
+            continue
+        return True
+    return False
 
 
 def _model(source_type: SourceType, config: dict[str, Any]) -> SourceConfig:

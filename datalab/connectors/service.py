@@ -36,12 +36,13 @@ T = TypeVar("T")
 DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306}
 # Seconds a request waits beyond the connector's own timeouts before it answers TIMEOUT.
 GRACE_S = 5.0
-# What each connector code answers: refusals of the request are 422, failures of the source 502/504.
+# What each connector code answers. What this server's rules refuse (a write, a host or file
+# outside what sources may reach) is 403, like any refusal no schema can predict; what the source
+# itself answers with an error (the query failed there too) is 502, and no answer in time 504.
 STATUS_OF_CODE = {
-    "QUERY_REFUSED": 422,
-    "QUERY_FAILED": 422,
-    "HOST_REFUSED": 422,
-    "PATH_REFUSED": 422,
+    "QUERY_REFUSED": 403,
+    "HOST_REFUSED": 403,
+    "PATH_REFUSED": 403,
     "TIMEOUT": 504,
 }
 UPSTREAM_STATUS = 502

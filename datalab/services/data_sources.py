@@ -10,9 +10,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from datalab import audit
-from datalab.connectors.configs import validate_config
+from datalab.connectors.configs import fits_some_type, validate_config
 from datalab.crypto import ConfigCipher
-from datalab.errors import Conflict, Forbidden, NotFound
+from datalab.errors import Conflict, Forbidden, InvalidInput, NotFound
 from datalab.inputs import DataSourceCreate, DataSourceUpdate
 from datalab.masking import merge_masked
 from datalab.services.pages import Page, PageRequest, paginate, valid_id
@@ -118,13 +118,12 @@ def update(
     """
     changes: dict[str, Any] = data.model_dump(exclude_unset=True)
     new_type = SourceType(changes["type"]) if changes.get("type") is not None else SourceType(source.type)
+    new_config: dict[str, Any] | None = None
     if changes.get("config") is not None:
         merged = merge_masked(cipher.decrypt(source.config_encrypted), changes["config"])
-        new_config: dict[str, Any] | None = validate_config(new_type, merged)
-    else:
-        new_config = None
-        if new_type != source.type:
-            validate_config(new_type, cipher.decrypt(source.config_encrypted))
+        new_config = _fitting(new_type, merged, sent=changes["config"])
+    elif new_type != source.type:
+        _fitting(new_type, cipher.decrypt(source.config_encrypted), sent=None)
     if changes.get("name") not in (None, source.name):
         _ensure_name_free(session, source.owner_id, changes["name"])
     # A null name, type, tags or config means "unchanged"; only the description may be cleared.
@@ -152,6 +151,21 @@ def update(
         details={"fields": sorted(changes)},
     )
     return source
+
+
+def _fitting(
+    source_type: SourceType, config: dict[str, Any], *, sent: dict[str, Any] | None
+) -> dict[str, Any]:
+    try:
+        return validate_config(source_type, config)
+    except InvalidInput as exc:
+        # A config valid for another type (or none sent at all) is not malformed: it clashes
+        # with the source's type, which only the stored state decides.
+        if sent is None or fits_some_type(sent):
+            raise Conflict(
+                f"{exc.message} (for a {source_type.value} source)", code="CONFIG_TYPE_MISMATCH"
+            ) from None
+        raise
 
 
 def soft_delete(session: Session, actor: User, source: DataSource) -> None:

@@ -29,8 +29,8 @@ from shared_models import Role, SourceStatus, SourceType, User
 router = APIRouter(prefix="/data-sources", tags=["data sources"])
 Writer = Annotated[User, require_role(Role.USER)]
 Analyst = Annotated[User, require_role(Role.ANALYST)]
-# Connector failures: 422 for a refused query or a refused host or path, 502 when the source
-# fails, 504 when it does not answer in time, 503 when every connector thread is busy.
+# Connector failures: 403 for a refused query, host or path, 502 when the source answers with
+# an error, 504 when it does not answer in time, 503 when every connector thread is busy.
 SOURCE_ERRORS = (401, 403, 404, 409, 413, 422, 502, 503, 504)
 
 

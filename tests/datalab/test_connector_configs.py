@@ -50,6 +50,7 @@ BAD: list[tuple[SourceType, dict[str, Any], str]] = [
     (SourceType.REST_API, {"base_url": "gopher://example.com"}, "config.base_url"),
     (SourceType.REST_API, {"base_url": "https://user:pw@example.com"}, "config.base_url"),
     (SourceType.REST_API, {"base_url": "https://example.com?x=1"}, "config.base_url"),
+    (SourceType.REST_API, {"base_url": "http://[::1]/"}, "config.base_url"),
     (SourceType.REST_API, {"base_url": "https://example.com:99999"}, "config.base_url"),
     (SourceType.REST_API, {"base_url": "https://example.com", "headers": {"Host": "a"}}, "config.headers"),
     (SourceType.REST_API, {"base_url": "https://example.com", "headers": {"A b": "a"}}, "config.headers"),

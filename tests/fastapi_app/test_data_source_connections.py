@@ -183,7 +183,7 @@ def test_postgres_write_attempts_refused_and_nothing_changes(
 
     response = client.post(f"{URL}/{source_id}/query", json={"query": sql}, headers=analyst_headers)
 
-    error = error_of(response, 422, "QUERY_REFUSED")
+    error = error_of(response, 403, "QUERY_REFUSED")
     assert "Traceback" not in error["message"]
     with postgres_connection() as conn, conn.cursor() as cur:
         cur.execute("SELECT count(*), count(name) FILTER (WHERE name = 'x') FROM customers")
@@ -211,7 +211,7 @@ def test_mysql_write_attempts_refused(
 ) -> None:
     source_id = add_source(client, analyst_headers, "mysql", config_for(configs, "mysql"))
     response = client.post(f"{URL}/{source_id}/query", json={"query": sql}, headers=analyst_headers)
-    error_of(response, 422, "QUERY_REFUSED")
+    error_of(response, 403, "QUERY_REFUSED")
     assert mysql_count() == 3
 
 
@@ -229,7 +229,7 @@ def test_sqlite_write_attempts_refused(
 ) -> None:
     source_id = add_source(client, analyst_headers, "sqlite", config_for(configs, "sqlite"))
     response = client.post(f"{URL}/{source_id}/query", json={"query": sql}, headers=analyst_headers)
-    error_of(response, 422, "QUERY_REFUSED")
+    error_of(response, 403, "QUERY_REFUSED")
     assert sqlite_count(settings.source_data_dir) == 3
 
 
@@ -319,7 +319,7 @@ def test_loopback_refused_without_an_explicit_allow(
         body = client.post(f"{URL}/{api}/test", headers=analyst_headers).json()
         assert (body["success"], body["error_code"]) == (False, "HOST_REFUSED")
         queried = client.post(f"{URL}/{api}/query", json={"query": "/customers"}, headers=analyst_headers)
-        error_of(queried, 422, "HOST_REFUSED")
+        error_of(queried, 403, "HOST_REFUSED")
         files = add_source(client, analyst_headers, "sqlite", config_for(configs, "sqlite"))
         assert client.post(f"{URL}/{files}/test", headers=analyst_headers).json()["success"] is True
 
@@ -352,8 +352,12 @@ def test_config_checked_per_type_on_create_and_update(
     assert error["message"].startswith("config.port: ")
 
     source_id = add_source(client, analyst_headers, "csv", {"path": "a.csv"})
+    # A change the schema allows but the stored config does not fit clashes with the source: 409.
     response = client.patch(f"{URL}/{source_id}", json={"type": "postgresql"}, headers=analyst_headers)
-    assert error_of(response, 422, "INVALID_INPUT")["details"][0]["field"] == "config.host"
+    assert error_of(response, 409, "CONFIG_TYPE_MISMATCH")["message"].startswith("config.host: is required")
+    mysql = {"host": "db", "database": "d", "username": "u"}
+    response = client.patch(f"{URL}/{source_id}", json={"config": mysql}, headers=analyst_headers)
+    error_of(response, 409, "CONFIG_TYPE_MISMATCH")
     response = client.patch(
         f"{URL}/{source_id}", json={"config": {"path": "a.csv", "x": 1}}, headers=analyst_headers
     )

@@ -144,11 +144,14 @@ def test_create_with_bad_config_400_names_field(
     assert response.json()["msg"].startswith(message)
 
 
-def test_update_type_must_fit_stored_config_400(
+def test_update_type_must_fit_stored_config_409(
     client: TestClient, files: None, user_headers: dict[str, str]
 ) -> None:
     source_id = create(client, user_headers, "csv", {"path": "customers.csv"})
     response = client.put(f"{URL}/{source_id}", json={"type": "mysql"}, headers=user_headers)
-    assert (response.status_code, response.json()) == (400, {"msg": "config.host: is required"})
+    assert (response.status_code, response.json()) == (
+        409,
+        {"msg": "config.host: is required (for a mysql source)"},
+    )
     response = client.put(f"{URL}/{source_id}", json={"type": "json"}, headers=user_headers)
     assert response.status_code == 200, response.text
