@@ -184,3 +184,19 @@ def test_deeply_nested_json_value_is_a_clear_error(pg: Connector) -> None:
     with pytest.raises(ConnectorError, match="nests deeper"):
         pg.query("SELECT (repeat('[', 100) || repeat(']', 100))::jsonb AS deep", 1)
     assert pg.query("SELECT 1 AS ok", 1).rows == [{"ok": 1}]
+
+
+@pytest.mark.parametrize(
+    "database",
+    [
+        "host=169.254.169.254 dbname=postgres",
+        "postgresql://postgres@169.254.169.254/postgres",
+        "postgres options=-cdefault_transaction_read_only=off",
+    ],
+)
+def test_database_name_is_never_read_as_a_connection_string(
+    pg_source: dict[str, Any], limits: Limits, database: str
+) -> None:
+    """libpq expands a dbname holding `=` or a URI in some APIs; here it stays a plain name."""
+    result = open_connector("postgresql", {**pg_source, "database": database}, limits).test()
+    assert (result.success, result.error_code) == (False, "NO_SUCH_DATABASE")
