@@ -10,11 +10,12 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from datalab import audit, migrate
+from datalab.crypto import ConfigCipher
 from datalab.db import make_engine, make_sessionmaker
 from datalab.errors import DomainError
 from datalab.fields import Email
 from datalab.passwords import PasswordHasher
-from datalab.services import sessions, users
+from datalab.services import key_rotation, sessions, users
 from datalab.settings import get_settings
 from shared_models import Role
 
@@ -119,6 +120,32 @@ def purge_tokens() -> None:
 
 
 # --- connectors (issue 4): rotate-keys goes here.
+@main.command("rotate-keys")
+def rotate_keys() -> None:
+    """Re-encrypt every stored config under the first of DATA_ENCRYPTION_KEYS, in one transaction.
+
+    Afterwards the other keys can be removed. Rows that no configured key opens are listed
+    by id, left untouched, and make the command exit with status 1.
+    """
+    settings = get_settings()
+    engine = make_engine(settings)
+    try:
+        with make_sessionmaker(engine)() as session, session.begin():
+            rotation = key_rotation.rotate_configs(session, ConfigCipher(settings.fernet_keys))
+    except (OperationalError, ProgrammingError):
+        raise click.ClickException("the database is not ready; run `datalab db upgrade` first") from None
+    finally:
+        engine.dispose()
+    for name, done in rotation.rotated.items():
+        click.echo(f"re-encrypted {done} {name} configs under the first key")
+    lost = {name: ids for name, ids in rotation.unreadable.items() if ids}
+    for name, ids in lost.items():
+        listed = ", ".join(map(str, ids))
+        click.echo(
+            f"{len(ids)} {name} configs no configured key opens, left untouched: ids {listed}", err=True
+        )
+    if lost:
+        sys.exit(1)
 
 
 # --- edges (issue 6): serve.

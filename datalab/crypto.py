@@ -7,6 +7,22 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from datalab.errors import DomainError
+from datalab.masking import mask_secrets
+
+
+class ConfigUnreadable(DomainError):
+    """A stored config that no configured key opens: the key was lost or the row was damaged."""
+
+    status_code = 409
+    code = "CONFIG_UNREADABLE"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The stored config cannot be decrypted with the configured keys; "
+            "an operator must restore the key it was encrypted with"
+        )
+
 
 class ConfigCipher:
     """Encrypt config dicts with the newest key; decrypt with any configured key."""
@@ -21,9 +37,25 @@ class ConfigCipher:
         return self._fernet.encrypt(json.dumps(config).encode()).decode("ascii")
 
     def decrypt(self, token: str) -> dict[str, Any]:
-        """Return the config stored as `token`; raise ValueError if no key opens it."""
+        """Return the config stored as `token`; raise ConfigUnreadable if no key opens it."""
         try:
-            value: dict[str, Any] = json.loads(self._fernet.decrypt(token.encode()))
-        except InvalidToken as exc:
-            raise ValueError("stored config cannot be decrypted with the configured keys") from exc
+            value = json.loads(self._fernet.decrypt(token.encode()))
+        except (InvalidToken, ValueError):
+            raise ConfigUnreadable from None
+        if not isinstance(value, dict):
+            raise ConfigUnreadable
         return value
+
+    def masked(self, token: str) -> dict[str, Any] | None:
+        """Return the config with its secrets masked, or None when it cannot be decrypted."""
+        try:
+            return mask_secrets(self.decrypt(token))  # type: ignore[no-any-return]
+        except ConfigUnreadable:
+            return None
+
+    def rotate(self, token: str) -> str:
+        """Return `token` encrypted again under the newest key; raise ConfigUnreadable if no key opens it."""
+        try:
+            return self._fernet.rotate(token.encode()).decode("ascii")
+        except InvalidToken:
+            raise ConfigUnreadable from None

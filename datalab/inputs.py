@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from datalab.connectors.configs import config_schema
 from datalab.errors import InvalidInput
 from datalab.fields import (
     Config,
@@ -67,8 +68,32 @@ class RoleChange(Input):
     role: Role = Field(strict=False)
 
 
+def _create_variants(schema: dict[str, Any]) -> None:
+    # One variant per type, its config checked as that type's: what the service enforces.
+    base = {k: v for k, v in schema.items() if k not in ("$defs", "description")}
+    variants = []
+    for source_type in SourceType:
+        properties = {
+            **base["properties"],
+            "type": {"type": "string", "enum": [source_type.value]},
+            "config": config_schema(source_type),
+        }
+        variants.append({**base, "properties": properties, "title": f"{source_type.value} source"})
+    description = schema.get("description")
+    schema.clear()
+    schema.update({"oneOf": variants, "description": description})
+
+
+def _any_config(schema: dict[str, Any]) -> None:
+    # Any type's config; it must fit the source's type (the new one, when `type` is sent too).
+    configs = list({str(config_schema(t)): config_schema(t) for t in SourceType}.values())
+    schema["properties"]["config"] = {"anyOf": [*configs, {"type": "null"}]}
+
+
 class DataSourceCreate(Input):
     """A new data source."""
+
+    model_config = ConfigDict(json_schema_extra=_create_variants)
 
     name: ResourceName
     type: SourceType = Field(strict=False)
@@ -79,6 +104,8 @@ class DataSourceCreate(Input):
 
 class DataSourceUpdate(Input):
     """Changes to a data source; every field optional, a masked secret keeps its stored value."""
+
+    model_config = ConfigDict(json_schema_extra=_any_config)
 
     name: ResourceName | None = None
     type: SourceType | None = Field(None, strict=False)

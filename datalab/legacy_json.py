@@ -37,8 +37,12 @@ def user_json(user: User) -> dict[str, Any]:
     }
 
 
-def data_source_json(source: DataSource, cipher: ConfigCipher) -> dict[str, Any]:
-    """Return the contract's data source object with every secret masked."""
+def data_source_json(source: DataSource, cipher: ConfigCipher, *, listed: bool = False) -> dict[str, Any]:
+    """Return the contract's data source object with every secret masked.
+
+    A config no key opens is a 409 for the source alone; in a list it reads null instead,
+    so one damaged row does not hide the others.
+    """
     return {
         "id": source.id,
         "owner_id": source.owner_id,
@@ -48,7 +52,7 @@ def data_source_json(source: DataSource, cipher: ConfigCipher) -> dict[str, Any]
         "description": source.description,
         "tags": list(source.tags or []),
         "is_active": source.is_active,
-        "config": mask_secrets(cipher.decrypt(source.config_encrypted)),
+        "config": _config(cipher, source.config_encrypted, listed),
         "last_test": iso(source.last_test),
         "last_used": iso(source.last_used),
         "usage_count": source.usage_count,
@@ -58,17 +62,25 @@ def data_source_json(source: DataSource, cipher: ConfigCipher) -> dict[str, Any]
     }
 
 
-def integration_json(integration: Integration, cipher: ConfigCipher) -> dict[str, Any]:
-    """Return the contract's integration object with every secret masked."""
+def integration_json(
+    integration: Integration, cipher: ConfigCipher, *, listed: bool = False
+) -> dict[str, Any]:
+    """Return the contract's integration object with every secret masked (null in a list if unreadable)."""
     return {
         "id": integration.id,
         "owner_id": integration.owner_id,
         "name": integration.name,
         "provider": integration.provider,
         "is_active": integration.is_active,
-        "config": mask_secrets(cipher.decrypt(integration.config_encrypted)),
+        "config": _config(cipher, integration.config_encrypted, listed),
         "created_at": iso(integration.created_at),
     }
+
+
+def _config(cipher: ConfigCipher, token: str, listed: bool) -> dict[str, Any] | None:
+    if listed:
+        return cipher.masked(token)
+    return mask_secrets(cipher.decrypt(token))  # type: ignore[no-any-return]
 
 
 def audit_json(entry: AuditLog) -> dict[str, Any]:

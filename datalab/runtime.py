@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from datalab.connectors.service import ConnectorRunner
 from datalab.crypto import ConfigCipher
 from datalab.passwords import PasswordHasher
 from datalab.settings import Settings
@@ -11,11 +12,12 @@ from datalab.settings import Settings
 
 @dataclass(frozen=True)
 class Runtime:
-    """Settings plus the password hasher and config cipher they configure."""
+    """Settings plus the password hasher, config cipher and connector pool they configure."""
 
     settings: Settings
     passwords: PasswordHasher
     cipher: ConfigCipher
+    connectors: ConnectorRunner
 
 
 def build_runtime(settings: Settings) -> Runtime:
@@ -24,4 +26,5 @@ def build_runtime(settings: Settings) -> Runtime:
         settings=settings,
         passwords=PasswordHasher(settings.bcrypt_rounds),
         cipher=ConfigCipher(settings.fernet_keys),
+        connectors=ConnectorRunner(settings),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from collections.abc import Callable
 from functools import lru_cache
@@ -11,7 +12,7 @@ from typing import Annotated, Literal
 
 from cryptography.fernet import Fernet
 from limits import parse_many
-from pydantic import BeforeValidator, Field, SecretStr, model_validator
+from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -38,7 +39,10 @@ class Settings(BaseSettings):
     var_dir: Path = Path("var")
     database_url: str = ""
     jwt_secret_key: SecretStr | None = None
-    encryption_keys: SecretStr | None = None
+    # DATA_ENCRYPTION_KEYS is the documented name; ENCRYPTION_KEYS stays accepted for existing installs.
+    encryption_keys: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("data_encryption_keys", "encryption_keys")
+    )
     access_ttl: int = Field(900, ge=60, le=86_400)
     refresh_ttl: int = Field(604_800, ge=3_600, le=90 * 86_400)
     jwt_leeway: int = Field(10, ge=0, le=120)
@@ -57,6 +61,14 @@ class Settings(BaseSettings):
     smtp_starttls: bool = True
     smtp_from: str = "Datalab <no-reply@localhost>"
     # --- connectors (issue 4): settings for data-source connectors go here.
+    data_dir: Path | None = None  # default <var_dir>/data
+    query_timeout_s: float = Field(30.0, gt=0, le=3_600)
+    query_max_rows: int = Field(1_000, ge=1, le=100_000)
+    connect_timeout_s: float = Field(10.0, gt=0, le=300)
+    rest_max_response_bytes: int = Field(10 * 1024 * 1024, ge=1_024, le=1024 * 1024 * 1024)
+    data_source_allow_networks: str = ""
+    data_source_deny_networks: str = ""
+    connector_threads: int = Field(8, ge=1, le=200)
 
     # --- edges (issue 6): settings for middleware, rate limits, health, metrics go here.
     log_format: Literal["json", "console"] | None = None
@@ -101,11 +113,21 @@ class Settings(BaseSettings):
     shadow_max_concurrent: int = Field(4, ge=1, le=64)
     migration_flush_seconds: float = Field(5.0, ge=0.05, le=300.0)
 
+    @field_validator("data_source_allow_networks", "data_source_deny_networks")
+    @classmethod
+    def _valid_networks(cls, value: str) -> str:
+        for item in _split(value):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not a network in CIDR form such as 10.0.0.0/8") from None
+        return value
+
     @model_validator(mode="after")
     def _fill_development_defaults(self) -> Settings:
         if self.env == "production":
             _require_strong(self.jwt_secret_key, "JWT_SECRET_KEY")
-            _require_strong(self.encryption_keys, "ENCRYPTION_KEYS")
+            _require_strong(self.encryption_keys, "DATA_ENCRYPTION_KEYS")
             if not self.database_url:
                 raise ValueError("DATABASE_URL must be set when ENV=production")
             return self
@@ -134,7 +156,26 @@ class Settings(BaseSettings):
     def fernet_keys(self) -> list[str]:
         """Return the encryption keys, newest first."""
         assert self.encryption_keys is not None, "filled in by the validator"
-        return [k.strip() for k in self.encryption_keys.get_secret_value().split(",") if k.strip()]
+        return _split(self.encryption_keys.get_secret_value())
+
+    @property
+    def source_data_dir(self) -> Path:
+        """Return the folder file data sources live in (the jail of their `path`)."""
+        return (self.data_dir or self.var_dir / "data").resolve()
+
+    @property
+    def allow_networks(self) -> tuple[str, ...]:
+        """Return the networks connectors may reach even where the default refuses."""
+        return tuple(_split(self.data_source_allow_networks))
+
+    @property
+    def deny_networks(self) -> tuple[str, ...]:
+        """Return the networks connectors may never reach."""
+        return tuple(_split(self.data_source_deny_networks))
+
+
+def _split(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 def _absolute_sqlite(url: str) -> str:

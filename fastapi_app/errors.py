@@ -27,7 +27,9 @@ ERROR_TYPES = {
     422: "validation_error",
     429: "rate_limited",
     500: "server_error",
+    502: "upstream_error",
     503: "unavailable",
+    504: "upstream_timeout",
 }
 HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE", 401: "UNAUTHENTICATED"}
 BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="datalab"'}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
+from datalab.connectors import service as connections
 from datalab.inputs import DataSourceCreate, DataSourceUpdate, parse_input
 from datalab.legacy_input import source_type_filter
 from datalab.services import data_sources
@@ -26,13 +27,17 @@ def _json(source: DataSource) -> dict[str, object]:
     return data_source_json(source, runtime().cipher)
 
 
+def _listed(source: DataSource) -> dict[str, object]:
+    return data_source_json(source, runtime().cipher, listed=True)
+
+
 @bp.get("")
 @token_required()
 def list_sources() -> Response:
     """List the caller's own active data sources, optionally of one `type`."""
     source_type = source_type_filter(request.args.get)
     page = data_sources.list_own(db_session(), current_user(), page_request(), source_type=source_type)
-    return jsonify(page_json("data_sources", page, _json))
+    return jsonify(page_json("data_sources", page, _listed))
 
 
 @bp.post("")
@@ -74,3 +79,15 @@ def delete_source(source_id: int) -> Response:
     data_sources.soft_delete(db_session(), actor, source)
     db_session().commit()
     return jsonify(msg="Data source deleted")
+
+
+@bp.post("/<int:source_id>/test")
+@token_required()
+def test_source(source_id: int) -> Response:
+    """Connect to a data source (owner or admin); 200 whether or not it answers, as the contract says."""
+    source = data_sources.get_owned(db_session(), current_user(), source_id)
+    actor = require_role(Role.USER)
+    rt = runtime()
+    result = connections.test_source(db_session(), rt.cipher, rt.connectors, actor, source)
+    db_session().commit()
+    return jsonify(success=result.success, message=result.message, latency_ms=round(result.latency_ms, 1))

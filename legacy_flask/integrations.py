@@ -25,12 +25,16 @@ def _json(integration: Integration) -> dict[str, object]:
     return integration_json(integration, runtime().cipher)
 
 
+def _listed(integration: Integration) -> dict[str, object]:
+    return integration_json(integration, runtime().cipher, listed=True)
+
+
 @bp.get("")
 @token_required()
 def list_integrations() -> Response:
     """List the caller's own active integrations."""
     page = integrations.list_own(db_session(), current_user(), page_request())
-    return jsonify(page_json("integrations", page, _json))
+    return jsonify(page_json("integrations", page, _listed))
 
 
 @bp.post("")

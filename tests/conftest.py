@@ -72,6 +72,9 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         bcrypt_rounds=10,
         # The suite signs in hundreds of times from one address; rate-limit tests build their own apps.
         rate_limit_enabled=False,
+        # Connector tests reach real sources on this machine, which the default refuses.
+        data_dir=Path(tmp_path_factory.mktemp("data")),
+        data_source_allow_networks="127.0.0.0/8,::1/128",
     )
 
 

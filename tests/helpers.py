@@ -127,3 +127,22 @@ def ids_of(response: Response) -> list[int]:
     """Check a v1 list answered 200 and return the ids of its items, in order."""
     assert response.status_code == 200, response.text
     return [item["id"] for item in response.json()["items"]]
+
+
+def valid_config(source_type: str, secret: str) -> dict[str, Any]:
+    """Return a config that fits `source_type`, with `secret` where that type keeps one."""
+    database: dict[str, Any] = {
+        "host": "db.internal",
+        "database": "sales",
+        "username": "reporter",
+        "password": secret,
+    }
+    configs: dict[str, dict[str, Any]] = {
+        "postgresql": {**database, "port": 5432},
+        "mysql": {**database, "port": 3306},
+        "sqlite": {"path": "sales.db"},
+        "csv": {"path": "sales.csv"},
+        "json": {"path": "sales.json"},
+        "rest_api": {"base_url": "https://api.example.com", "headers": {"Authorization": f"Bearer {secret}"}},
+    }
+    return configs.get(source_type, {})

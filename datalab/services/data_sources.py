@@ -10,8 +10,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from datalab import audit
+from datalab.connectors.configs import fits_some_type, validate_config
 from datalab.crypto import ConfigCipher
-from datalab.errors import Conflict, Forbidden, NotFound
+from datalab.errors import Conflict, Forbidden, InvalidInput, NotFound
 from datalab.inputs import DataSourceCreate, DataSourceUpdate
 from datalab.masking import merge_masked
 from datalab.services.pages import Page, PageRequest, paginate, valid_id
@@ -83,7 +84,8 @@ def _has_tag(session: Session, tag: str) -> ColumnElement[bool]:
 
 
 def create(session: Session, cipher: ConfigCipher, owner: User, data: DataSourceCreate) -> DataSource:
-    """Create a source for `owner`; its config is encrypted before it is stored."""
+    """Create a source for `owner`; its config is checked for its type and encrypted before it is stored."""
+    config = validate_config(data.type, data.config)
     _ensure_name_free(session, owner.id, data.name)
     source = DataSource(
         owner_id=owner.id,
@@ -91,7 +93,7 @@ def create(session: Session, cipher: ConfigCipher, owner: User, data: DataSource
         type=data.type.value,
         description=data.description,
         tags=list(data.tags),
-        config_encrypted=cipher.encrypt(data.config),
+        config_encrypted=cipher.encrypt(config),
     )
     session.add(source)
     _flush_unique(session)
@@ -109,22 +111,36 @@ def create(session: Session, cipher: ConfigCipher, owner: User, data: DataSource
 def update(
     session: Session, cipher: ConfigCipher, actor: User, source: DataSource, data: DataSourceUpdate
 ) -> DataSource:
-    """Apply the fields that were sent; a masked secret keeps the stored one."""
+    """Apply the fields that were sent; a masked secret keeps the stored one.
+
+    The config that results (the one sent, merged over the stored secrets, or the stored one
+    when only the type changes) must fit the source's new type.
+    """
     changes: dict[str, Any] = data.model_dump(exclude_unset=True)
+    new_type = SourceType(changes["type"]) if changes.get("type") is not None else SourceType(source.type)
+    new_config: dict[str, Any] | None = None
+    if changes.get("config") is not None:
+        merged = merge_masked(cipher.decrypt(source.config_encrypted), changes["config"])
+        new_config = _fitting(new_type, merged, sent=changes["config"])
+    elif new_type != source.type:
+        _fitting(new_type, cipher.decrypt(source.config_encrypted), sent=None)
     if changes.get("name") not in (None, source.name):
         _ensure_name_free(session, source.owner_id, changes["name"])
     # A null name, type, tags or config means "unchanged"; only the description may be cleared.
     if changes.get("name") is not None:
         source.name = changes["name"]
-    if changes.get("type") is not None:
-        source.type = SourceType(changes["type"]).value
+    changed = new_config is not None or new_type != source.type
+    if changed and source.status != SourceStatus.DISABLED.value:
+        # Changed connection details have not been tested yet.
+        source.status = SourceStatus.PENDING.value
+        source.error_message = None
+    source.type = new_type.value
     if changes.get("tags") is not None:
         source.tags = list(changes["tags"])
     if "description" in changes:
         source.description = changes["description"]
-    if changes.get("config") is not None:
-        stored = cipher.decrypt(source.config_encrypted)
-        source.config_encrypted = cipher.encrypt(merge_masked(stored, changes["config"]))
+    if new_config is not None:
+        source.config_encrypted = cipher.encrypt(new_config)
     _flush_unique(session)
     audit.record(
         session,
@@ -135,6 +151,21 @@ def update(
         details={"fields": sorted(changes)},
     )
     return source
+
+
+def _fitting(
+    source_type: SourceType, config: dict[str, Any], *, sent: dict[str, Any] | None
+) -> dict[str, Any]:
+    try:
+        return validate_config(source_type, config)
+    except InvalidInput as exc:
+        # A config valid for another type (or none sent at all) is not malformed: it clashes
+        # with the source's type, which only the stored state decides.
+        if sent is None or fits_some_type(sent):
+            raise Conflict(
+                f"{exc.message} (for a {source_type.value} source)", code="CONFIG_TYPE_MISMATCH"
+            ) from None
+        raise
 
 
 def soft_delete(session: Session, actor: User, source: DataSource) -> None:

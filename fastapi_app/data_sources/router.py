@@ -4,20 +4,34 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import JSONResponse
 
+from datalab.connectors import service as connections
 from datalab.fields import SearchText, Tag
 from datalab.inputs import DataSourceCreate, DataSourceUpdate
 from datalab.services import data_sources
 from fastapi_app.data_sources.dependencies import OwnedDataSource
-from fastapi_app.data_sources.schemas import DataSourceList, DataSourceRead
+from fastapi_app.data_sources.schemas import (
+    ConnectionTestRead,
+    DataSourceList,
+    DataSourceRead,
+    QueryIn,
+    QueryRead,
+    SchemaRead,
+)
 from fastapi_app.dependencies import CurrentUser, RuntimeDep, SessionDep, require_role
+from fastapi_app.errors import error_response
 from fastapi_app.pagination import PageDep
 from fastapi_app.responses import errors
 from shared_models import Role, SourceStatus, SourceType, User
 
 router = APIRouter(prefix="/data-sources", tags=["data sources"])
 Writer = Annotated[User, require_role(Role.USER)]
+Analyst = Annotated[User, require_role(Role.ANALYST)]
+# Connector failures: 403 for a refused query, host or path, 502 when the source answers with
+# an error, 504 when it does not answer in time, 503 when every connector thread is busy.
+SOURCE_ERRORS = (401, 403, 404, 409, 413, 422, 502, 503, 504)
 
 
 @router.get("", summary="List data sources", responses=errors(401, 403, 422))
@@ -37,7 +51,7 @@ def list_sources(
         session, user, page, everyone=all, source_type=type, status=status, tag=tag, name_contains=name
     )
     return DataSourceList(
-        items=[DataSourceRead.of(s, runtime.cipher) for s in found.items],
+        items=[DataSourceRead.of(s, runtime.cipher, listed=True) for s in found.items],
         total=found.total,
         limit=found.limit,
         offset=found.offset,
@@ -86,3 +100,62 @@ def delete_source(session: SessionDep, source: OwnedDataSource, actor: Writer) -
     """Soft-delete a source: it is kept for the audit trail and answers 404 from then on."""
     data_sources.soft_delete(session, actor, source)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{source_id}/test",
+    summary="Test the connection to a data source",
+    responses=errors(401, 403, 404, 409, 422, 503),
+)
+def test_source(
+    session: SessionDep, runtime: RuntimeDep, source: OwnedDataSource, actor: Writer
+) -> ConnectionTestRead:
+    """Connect for real and record the outcome in `status`, `last_test` and `error_message`.
+
+    A source that cannot be reached is a 200 with `success` false and a reason.
+    """
+    result = connections.test_source(session, runtime.cipher, runtime.connectors, actor, source)
+    return ConnectionTestRead.of(result)
+
+
+@router.get(
+    "/{source_id}/schema",
+    summary="Read a data source's tables",
+    response_model=SchemaRead,
+    responses=errors(*SOURCE_ERRORS),
+)
+def read_schema(
+    request: Request, session: SessionDep, runtime: RuntimeDep, source: OwnedDataSource, actor: Analyst
+) -> SchemaRead | JSONResponse:
+    """List tables with their columns, indexes and constraints (analysts and admins)."""
+    try:
+        info = connections.describe_source(session, runtime.cipher, runtime.connectors, actor, source)
+    except connections.SourceFailed as exc:
+        # Answered, not raised, so the failure is still recorded (status, audit) when the session commits.
+        return error_response(request, exc.status_code, exc.code, exc.message)
+    return SchemaRead.of(info)
+
+
+@router.post(
+    "/{source_id}/query",
+    summary="Run a read-only query on a data source",
+    response_model=QueryRead,
+    responses=errors(*SOURCE_ERRORS),
+)
+def run_query(
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    source: OwnedDataSource,
+    actor: Analyst,
+    query_in: QueryIn,
+) -> QueryRead | JSONResponse:
+    """Run one SELECT (or WITH ... SELECT) in a read-only transaction; rows are capped (`has_more`)."""
+    limit = query_in.limit or runtime.settings.query_max_rows
+    try:
+        result = connections.query_source(
+            session, runtime.cipher, runtime.connectors, actor, source, sql=query_in.query, limit=limit
+        )
+    except connections.SourceFailed as exc:
+        return error_response(request, exc.status_code, exc.code, exc.message)
+    return QueryRead.of(result)

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from datalab.connectors.base import QueryResult, SchemaInfo, TestResult
+from datalab.connectors.fields import QueryText
 from datalab.crypto import ConfigCipher
+from datalab.inputs import Input
 from datalab.masking import mask_secrets
 from fastapi_app.pagination import Paginated
 from shared_models import DataSource, SourceStatus, SourceType
+
+MAX_QUERY_LIMIT = 100_000
 
 
 class DataSourceRead(BaseModel):
@@ -24,7 +30,9 @@ class DataSourceRead(BaseModel):
     description: str | None
     tags: list[str]
     is_active: bool
-    config: dict[str, Any]
+    config: dict[str, Any] | None = Field(
+        description="Secrets read ********; null in a list when no configured key can decrypt it"
+    )
     last_test: datetime | None
     last_used: datetime | None
     usage_count: int
@@ -33,7 +41,7 @@ class DataSourceRead(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def of(cls, source: DataSource, cipher: ConfigCipher) -> DataSourceRead:
+    def of(cls, source: DataSource, cipher: ConfigCipher, *, listed: bool = False) -> DataSourceRead:
         """Describe `source`, decrypting its config only to mask it."""
         return cls(
             id=source.id,
@@ -44,7 +52,10 @@ class DataSourceRead(BaseModel):
             description=source.description,
             tags=list(source.tags or []),
             is_active=source.is_active,
-            config=mask_secrets(cipher.decrypt(source.config_encrypted)),
+            # Alone, an unreadable config is a 409 (ConfigUnreadable); in a list it reads null.
+            config=cipher.masked(source.config_encrypted)
+            if listed
+            else mask_secrets(cipher.decrypt(source.config_encrypted)),
             last_test=source.last_test,
             last_used=source.last_used,
             usage_count=source.usage_count,
@@ -56,3 +67,83 @@ class DataSourceRead(BaseModel):
 
 class DataSourceList(Paginated[DataSourceRead]):
     """A slice of the data-source list."""
+
+
+class ConnectionTestRead(BaseModel):
+    """The outcome of a connection test; a failed connection is a success=false answer, not an error."""
+
+    success: bool
+    message: str
+    latency_ms: float
+    error_code: str | None = Field(description="The failure's stable code (UNREACHABLE, TIMEOUT, ...)")
+    metadata: dict[str, Any]
+
+    @classmethod
+    def of(cls, result: TestResult) -> ConnectionTestRead:
+        """Describe `result`."""
+        return cls(
+            success=result.success,
+            message=result.message,
+            latency_ms=round(result.latency_ms, 1),
+            error_code=result.error_code,
+            metadata=result.metadata,
+        )
+
+
+class ColumnRead(BaseModel):
+    """A column: its name, its type as the source names it, and whether it may be null."""
+
+    name: str
+    type: str
+    nullable: bool
+
+
+class TableRead(BaseModel):
+    """A table or view of the source; for csv and json sources, the one table `data`."""
+
+    name: str
+    schema_: str | None = Field(alias="schema", serialization_alias="schema")
+    columns: list[ColumnRead]
+    indexes: list[dict[str, Any]]
+    constraints: list[dict[str, Any]]
+
+
+class SchemaRead(BaseModel):
+    """What a source holds."""
+
+    tables: list[TableRead]
+
+    @classmethod
+    def of(cls, info: SchemaInfo) -> SchemaRead:
+        """Describe `info`."""
+        return cls.model_validate({"tables": [asdict(table) for table in info.tables]})
+
+
+class QueryIn(Input):
+    """One read-only statement (SELECT or WITH ... SELECT); a csv or json source is the table `data`."""
+
+    query: QueryText
+    limit: int | None = Field(
+        None, ge=1, le=MAX_QUERY_LIMIT, description="Rows to return at most; capped by QUERY_MAX_ROWS"
+    )
+
+
+class QueryRead(BaseModel):
+    """Rows of a query as objects, the column names in order, and whether more rows were cut."""
+
+    data: list[dict[str, Any]]
+    columns: list[str]
+    row_count: int
+    execution_time_ms: float
+    has_more: bool
+
+    @classmethod
+    def of(cls, result: QueryResult) -> QueryRead:
+        """Describe `result`."""
+        return cls(
+            data=result.rows,
+            columns=result.columns,
+            row_count=result.row_count,
+            execution_time_ms=round(result.execution_time_ms, 1),
+            has_more=result.has_more,
+        )

@@ -38,7 +38,7 @@ def list_integrations(
     """List the caller's active integrations, newest first."""
     found = integrations.list_own(session, user, page)
     return IntegrationList(
-        items=[IntegrationRead.of(i, runtime.cipher) for i in found.items],
+        items=[IntegrationRead.of(i, runtime.cipher, listed=True) for i in found.items],
         total=found.total,
         limit=found.limit,
         offset=found.offset,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from datalab.crypto import ConfigCipher
 from datalab.masking import mask_secrets
@@ -21,12 +21,14 @@ class IntegrationRead(BaseModel):
     name: str
     provider: str
     is_active: bool
-    config: dict[str, Any]
+    config: dict[str, Any] | None = Field(
+        description="Secrets read ********; null in a list when no configured key can decrypt it"
+    )
     created_at: datetime
     updated_at: datetime
 
     @classmethod
-    def of(cls, integration: Integration, cipher: ConfigCipher) -> IntegrationRead:
+    def of(cls, integration: Integration, cipher: ConfigCipher, *, listed: bool = False) -> IntegrationRead:
         """Describe `integration`, decrypting its config only to mask it."""
         return cls(
             id=integration.id,
@@ -34,7 +36,10 @@ class IntegrationRead(BaseModel):
             name=integration.name,
             provider=integration.provider,
             is_active=integration.is_active,
-            config=mask_secrets(cipher.decrypt(integration.config_encrypted)),
+            # Alone, an unreadable config is a 409 (ConfigUnreadable); in a list it reads null.
+            config=cipher.masked(integration.config_encrypted)
+            if listed
+            else mask_secrets(cipher.decrypt(integration.config_encrypted)),
             created_at=integration.created_at,
             updated_at=integration.updated_at,
         )

@@ -13,7 +13,7 @@ from httpx2 import Response
 from sqlalchemy.orm import Session
 
 from shared_models import AuditLog, DataSource, SourceStatus, User
-from tests.helpers import audit_entries, count, error_of, ids_of
+from tests.helpers import audit_entries, count, error_of, ids_of, valid_config
 
 URL = "/api/v1/data-sources"
 MASK = "********"
@@ -40,7 +40,13 @@ SOURCE_KEYS = {
 DEEP_CONFIG: dict[str, Any] = {"leaf": 1}
 for _ in range(10):
     DEEP_CONFIG = {"level": DEEP_CONFIG}
-CONFIG = {"host": "db.internal", "port": 5432, "database": "sales", "password": SECRET}
+CONFIG = {
+    "host": "db.internal",
+    "port": 5432,
+    "database": "sales",
+    "username": "reporter",
+    "password": SECRET,
+}
 
 
 def without_request(error: dict[str, Any]) -> dict[str, Any]:
@@ -57,6 +63,8 @@ def source_body(name: str = "warehouse", **fields: Any) -> dict[str, Any]:
         "description": "Sales warehouse",
         "tags": ["sales", "prod"],
     }
+    if "type" in fields and "config" not in fields:
+        body["config"] = valid_config(fields["type"], SECRET)
     body.update(fields)
     return body
 
@@ -170,11 +178,11 @@ def test_create_source_201_contract_object(
 
 def test_create_source_optional_fields_default(client: TestClient, user_headers: dict[str, str]) -> None:
     response = client.post(
-        URL, json={"name": "files", "type": "csv", "config": {"path": "/a.csv"}}, headers=user_headers
+        URL, json={"name": "files", "type": "csv", "config": {"path": "a.csv"}}, headers=user_headers
     )
     assert response.status_code == 201, response.text
     body = response.json()
-    assert (body["description"], body["tags"], body["config"]) == (None, [], {"path": "/a.csv"})
+    assert (body["description"], body["tags"], body["config"]) == (None, [], {"path": "a.csv"})
 
 
 @pytest.mark.parametrize("source_type", ["postgresql", "mysql", "sqlite", "csv", "json", "rest_api"])
@@ -331,12 +339,12 @@ def test_create_source_too_large_413(
     ],
 )
 def test_create_source_masks_secret_key(client: TestClient, user_headers: dict[str, str], key: str) -> None:
-    config = {"host": "api.example.com", key: SECRET}
+    config = {"base_url": "https://api.example.com", "headers": {key: SECRET}}
 
     response = client.post(URL, json=source_body(type="rest_api", config=config), headers=user_headers)
 
     assert response.status_code == 201, response.text
-    assert response.json()["config"] == {"host": "api.example.com", key: MASK}
+    assert response.json()["config"] == {"base_url": "https://api.example.com", "headers": {key: MASK}}
     assert SECRET not in response.text
 
 
@@ -344,27 +352,27 @@ def test_create_source_masks_secret_key(client: TestClient, user_headers: dict[s
 def test_create_source_masks_plural_secret_key(
     client: TestClient, user_headers: dict[str, str], key: str
 ) -> None:
-    config = {"host": "api.example.com", key: [SECRET, "second-" + SECRET]}
+    config = {"base_url": "https://api.example.com", "headers": {key: SECRET + ", second-" + SECRET}}
 
     response = client.post(URL, json=source_body(type="rest_api", config=config), headers=user_headers)
 
     assert response.status_code == 201, response.text
-    assert response.json()["config"] == {"host": "api.example.com", key: MASK}
+    assert response.json()["config"] == {"base_url": "https://api.example.com", "headers": {key: MASK}}
     assert SECRET not in response.text
 
 
 NESTED_CONFIG = {
-    "url": "https://api.example.com",
-    "auth": {"username": "svc", "password": SECRET},
-    "endpoints": [{"path": "/a", "token": SECRET}],
-    "api_keys": [SECRET, SECRET + "-2"],
+    "base_url": "https://api.example.com/v2",
+    "headers": {
+        "Authorization": f"Bearer {SECRET}",
+        "X-Api-Keys": SECRET + "-2",
+        "Accept": "application/json",
+    },
     "timeout": 30,
 }
 NESTED_MASKED = {
-    "url": "https://api.example.com",
-    "auth": {"username": "svc", "password": MASK},
-    "endpoints": [{"path": "/a", "token": MASK}],
-    "api_keys": MASK,
+    "base_url": "https://api.example.com/v2",
+    "headers": {"Authorization": MASK, "X-Api-Keys": MASK, "Accept": "application/json"},
     "timeout": 30,
 }
 
@@ -858,7 +866,7 @@ def test_update_source_changes_sent_fields(
     ("changes", "field"),
     [
         ({"name": "renamed"}, "name"),
-        ({"type": "json"}, "type"),
+        ({"type": "mysql"}, "type"),
         ({"description": "new words"}, "description"),
         ({"tags": ["one"]}, "tags"),
         ({"tags": []}, "tags"),

@@ -20,7 +20,7 @@ PUBLIC = {
     "POST /api/v1/auth/reset-password",
     "POST /api/v1/auth/reset-password/confirm",
 }
-WITHOUT_BODY = {"POST /api/v1/auth/logout"}
+WITHOUT_BODY = {"POST /api/v1/auth/logout", "POST /api/v1/data-sources/{source_id}/test"}
 
 
 def _operations(app: FastAPI) -> list[tuple[str, dict[str, Any]]]:

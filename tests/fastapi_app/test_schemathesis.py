@@ -48,6 +48,9 @@ def test_v1_operations_pass_every_default_check(app: FastAPI, accounts: Accounts
     config = SchemathesisConfig(suppress_health_check=[HealthCheck.filter_too_much])
     schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", app, config=config)
     schema.config.generation.update(max_examples=MAX_EXAMPLES)
+    # 502 and 504 are documented answers of the data-source routes (the source failed or did not
+    # answer in time), not errors of this server; any other 5xx still fails the run.
+    schema.config.checks.not_a_server_error.expected_statuses = ["2xx", "3xx", "4xx", "502", "504"]
 
     @schema.auth(refresh_interval=None)
     class AdminToken:

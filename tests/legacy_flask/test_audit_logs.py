@@ -31,7 +31,8 @@ ENTRY_KEYS = {
 
 def create_source(client: TestClient, headers: dict[str, str], name: str = "warehouse") -> Any:
     """Create a data source whose config holds `SECRET`, and return its JSON."""
-    body = {"name": name, "type": "mysql", "config": {"host": "db", "password": SECRET, "api_key": SECRET}}
+    config = {"host": "db", "database": "sales", "username": "reporter", "password": SECRET}
+    body = {"name": name, "type": "mysql", "config": config}
     response = client.post("/api/data-sources", json=body, headers=headers)
     assert response.status_code == 201, response.text
     return response.json()
@@ -81,7 +82,9 @@ def test_list_audit_logs_request_id_matches_response_header(
     client: TestClient, user_headers: dict[str, str], admin_headers: dict[str, str]
 ) -> None:
     response = client.post(
-        "/api/data-sources", json={"name": "n", "type": "csv", "config": {}}, headers=user_headers
+        "/api/data-sources",
+        json={"name": "n", "type": "csv", "config": {"path": "n.csv"}},
+        headers=user_headers,
     )
 
     [entry] = entries(client, admin_headers, action="data_source.create")
@@ -256,8 +259,11 @@ def test_audit_never_stores_config_secrets(
     client: TestClient, session: Session, user_headers: dict[str, str], admin_headers: dict[str, str]
 ) -> None:
     source = create_source(client, user_headers)
-    new_config = {"host": "db", "password": SECRET + "-new", "nested": {"token": SECRET}}
-    client.put(f"/api/data-sources/{source['id']}", json={"config": new_config}, headers=user_headers)
+    new_config = {**source["config"], "password": SECRET + "-new"}
+    updated = client.put(
+        f"/api/data-sources/{source['id']}", json={"config": new_config}, headers=user_headers
+    )
+    assert updated.status_code == 200, updated.text
     client.delete(f"/api/data-sources/{source['id']}", headers=user_headers)
     integration = create_integration(client, user_headers)
     client.delete(f"/api/integrations/{integration['id']}", headers=user_headers)

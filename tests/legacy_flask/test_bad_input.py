@@ -38,7 +38,7 @@ class Route:
 
 Send = Callable[[Route, bytes | Iterator[bytes]], httpx2.Response]
 Snapshot = Callable[[], tuple[object, ...]]
-SOURCE_CONFIG = {"host": "db.internal", "password": "Pw-1"}
+SOURCE_CONFIG = {"host": "db.internal", "database": "sales", "username": "reporter", "password": "Pw-1"}
 ROUTES = {
     "create_source": Route(
         "POST",
@@ -48,7 +48,13 @@ ROUTES = {
     "update_source": Route(
         "PUT",
         "/api/data-sources/{source_id}",
-        {"name": "changed", "type": "mysql", "config": {"host": "h2"}, "description": "new", "tags": ["b"]},
+        {
+            "name": "changed",
+            "type": "mysql",
+            "config": {"host": "h2", "database": "d", "username": "u"},
+            "description": "new",
+            "tags": ["b"],
+        },
     ),
     "create_integration": Route(
         "POST", "/api/integrations", {"name": "alerts", "provider": "slack", "config": {"token": "t"}}
@@ -66,7 +72,7 @@ ROUTES = {
 @pytest.fixture
 def source_id(client: TestClient, user_headers: dict[str, str]) -> int:
     """The id of a data source `user` owns, to send PUTs to."""
-    body = {"name": "existing", "type": "csv", "config": {"path": "/a.csv", "token": "T"}}
+    body = {"name": "existing", "type": "csv", "config": {"path": "a.csv"}}
     response = client.post("/api/data-sources", json=body, headers=user_headers)
     assert response.status_code == 201
     return int(response.json()["id"])

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from shared_models import AuditLog, DataSource, User
-from tests.helpers import FORBIDDEN, count
+from tests.helpers import FORBIDDEN, count, valid_config
 
 URL = "/api/data-sources"
 MASK = "********"
@@ -35,6 +35,13 @@ SOURCE_KEYS = {
 }
 NOT_FOUND = {"msg": "Data source not found"}
 NAME_TAKEN = {"msg": "A data source with this name already exists"}
+CONFIG = {
+    "host": "db.internal",
+    "port": 5432,
+    "database": "sales",
+    "username": "reporter",
+    "password": SECRET,
+}
 
 
 def source_body(name: str = "warehouse", **fields: Any) -> dict[str, Any]:
@@ -42,10 +49,12 @@ def source_body(name: str = "warehouse", **fields: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "name": name,
         "type": "postgresql",
-        "config": {"host": "db.internal", "port": 5432, "database": "sales", "password": SECRET},
+        "config": dict(CONFIG),
         "description": "Sales warehouse",
         "tags": ["sales", "prod"],
     }
+    if "type" in fields and "config" not in fields:
+        body["config"] = valid_config(fields["type"], SECRET)
     body.update(fields)
     return body
 
@@ -91,7 +100,7 @@ def test_create_source_201_contract_object(
     assert body["description"] == "Sales warehouse"
     assert body["tags"] == ["sales", "prod"]
     assert body["is_active"] is True
-    assert body["config"] == {"host": "db.internal", "port": 5432, "database": "sales", "password": MASK}
+    assert body["config"] == {**CONFIG, "password": MASK}
     assert body["last_test"] is None
     assert body["last_used"] is None
     assert body["usage_count"] == 0
@@ -101,14 +110,14 @@ def test_create_source_201_contract_object(
 
 
 def test_create_source_optional_fields_default(client: TestClient, user_headers: dict[str, str]) -> None:
-    body = {"name": "files", "type": "csv", "config": {"path": "/data/a.csv"}}
+    body = {"name": "files", "type": "csv", "config": {"path": "data/a.csv"}}
 
     response = client.post(URL, json=body, headers=user_headers)
 
     assert response.status_code == 201
     assert response.json()["description"] is None
     assert response.json()["tags"] == []
-    assert response.json()["config"] == {"path": "/data/a.csv"}
+    assert response.json()["config"] == {"path": "data/a.csv"}
 
 
 @pytest.mark.parametrize("source_type", ["postgresql", "mysql", "sqlite", "csv", "json", "rest_api"])
@@ -142,12 +151,12 @@ def test_create_source_every_type_201(
     ],
 )
 def test_create_source_masks_secret_key(client: TestClient, user_headers: dict[str, str], key: str) -> None:
-    config = {"host": "api.example.com", key: SECRET}
+    config = {"base_url": "https://api.example.com", "headers": {key: SECRET}}
 
     response = client.post(URL, json=source_body(type="rest_api", config=config), headers=user_headers)
 
     assert response.status_code == 201
-    assert response.json()["config"] == {"host": "api.example.com", key: MASK}
+    assert response.json()["config"] == {"base_url": "https://api.example.com", "headers": {key: MASK}}
     assert SECRET not in response.text
 
 
@@ -155,34 +164,30 @@ def test_create_source_masks_secret_key(client: TestClient, user_headers: dict[s
 def test_create_source_masks_plural_secret_key(
     client: TestClient, user_headers: dict[str, str], key: str
 ) -> None:
-    # A key naming several secrets names secrets all the same: a list of them must not leak.
-    config = {"host": "api.example.com", key: [SECRET, "second-" + SECRET]}
+    # A key naming several secrets names secrets all the same: none of them may leak.
+    config = {"base_url": "https://api.example.com", "headers": {key: SECRET + ", second-" + SECRET}}
 
     response = client.post(URL, json=source_body(type="rest_api", config=config), headers=user_headers)
 
     assert response.status_code == 201
-    assert response.json()["config"] == {"host": "api.example.com", key: MASK}
+    assert response.json()["config"] == {"base_url": "https://api.example.com", "headers": {key: MASK}}
     assert SECRET not in response.text
 
 
 def test_create_source_masks_nested_secrets(client: TestClient, user_headers: dict[str, str]) -> None:
     config = {
-        "url": "https://api.example.com",
-        "auth": {"username": "svc", "password": SECRET},
-        "endpoints": [{"path": "/a", "token": SECRET}],
+        "base_url": "https://api.example.com",
+        "headers": {"Authorization": f"Bearer {SECRET}", "Accept": "application/json"},
         "timeout": 30,
-        "verify_ssl": True,
     }
 
     response = client.post(URL, json=source_body(type="rest_api", config=config), headers=user_headers)
 
     assert response.status_code == 201
     assert response.json()["config"] == {
-        "url": "https://api.example.com",
-        "auth": {"username": "svc", "password": MASK},
-        "endpoints": [{"path": "/a", "token": MASK}],
+        "base_url": "https://api.example.com",
+        "headers": {"Authorization": MASK, "Accept": "application/json"},
         "timeout": 30,
-        "verify_ssl": True,
     }
     assert SECRET not in response.text
 
@@ -595,18 +600,8 @@ def test_update_source_masked_secret_keeps_stored(
     response = client.put(f"{URL}/{created['id']}", json={"config": config}, headers=user_headers)
 
     assert response.status_code == 200
-    assert response.json()["config"] == {
-        "host": "db2.internal",
-        "port": 5432,
-        "database": "sales",
-        "password": MASK,
-    }
-    assert stored_config(app, session, created["id"]) == {
-        "host": "db2.internal",
-        "port": 5432,
-        "database": "sales",
-        "password": SECRET,
-    }
+    assert response.json()["config"] == {**CONFIG, "host": "db2.internal", "password": MASK}
+    assert stored_config(app, session, created["id"]) == {**CONFIG, "host": "db2.internal"}
 
 
 def test_update_source_new_secret_replaces_stored(
@@ -626,7 +621,7 @@ def test_update_source_new_secret_replaces_stored(
 def test_update_source_masked_nested_secret_keeps_stored(
     client: TestClient, app: FastAPI, session: Session, user_headers: dict[str, str]
 ) -> None:
-    config = {"url": "https://api.example.com", "auth": {"username": "svc", "api_key": SECRET}}
+    config = {"base_url": "https://api.example.com", "headers": {"X-Api-Key": SECRET, "Accept": "text/csv"}}
     created = create_source(client, user_headers, type="rest_api", config=config)
 
     response = client.put(f"{URL}/{created['id']}", json={"config": created["config"]}, headers=user_headers)
@@ -635,13 +630,13 @@ def test_update_source_masked_nested_secret_keeps_stored(
     assert stored_config(app, session, created["id"]) == config
 
 
-def test_update_source_masked_secret_in_list_keeps_stored(
+def test_update_source_masked_secret_in_headers_keeps_stored(
     client: TestClient, app: FastAPI, session: Session, user_headers: dict[str, str]
 ) -> None:
     # A client sends back the config it read, unchanged: no secret may be lost on the way.
-    config = {"url": "https://api.example.com", "endpoints": [{"path": "/a", "token": SECRET}]}
+    config = {"base_url": "https://api.example.com", "headers": {"Authorization": f"Bearer {SECRET}"}}
     created = create_source(client, user_headers, type="rest_api", config=config)
-    assert created["config"]["endpoints"] == [{"path": "/a", "token": MASK}]
+    assert created["config"]["headers"] == {"Authorization": MASK}
 
     response = client.put(f"{URL}/{created['id']}", json={"config": created["config"]}, headers=user_headers)
 

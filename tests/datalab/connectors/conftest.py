@@ -1,0 +1,213 @@
+"""Real sources for connector tests: PostgreSQL and MariaDB databases, files, a local REST server.
+
+Loopback is refused by default, so these tests allow 127.0.0.0/8 and ::1 through Limits, as
+the brief for the test environment says. Nothing here touches the app's TEST_DATABASE_URL.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import pymysql
+import pytest
+
+from datalab.connectors import Limits
+from tests.datalab.connectors.rest_server import RestServer
+
+SOURCE_DB = "datalab_src_a"
+MYSQL_READER = ("datalab_src_a_reader", "Reader-Pass-1")
+LOOPBACK = ("127.0.0.0/8", "::1/128")
+
+_PG_SCHEMA = """
+CREATE TABLE customers (
+    id serial PRIMARY KEY,
+    email text NOT NULL UNIQUE,
+    name text
+);
+CREATE TABLE orders (
+    id serial PRIMARY KEY,
+    customer_id integer NOT NULL REFERENCES customers (id),
+    amount numeric(10, 2) NOT NULL CHECK (amount >= 0)
+);
+CREATE INDEX orders_customer_idx ON orders (customer_id);
+CREATE SEQUENCE counter;
+INSERT INTO customers (email, name) VALUES ('ada@example.com', 'Ada'), ('bob@example.com', 'Bob'),
+    ('cy@example.com', NULL);
+INSERT INTO orders (customer_id, amount) VALUES (1, 10.50), (1, 3.25), (2, 99.99), (3, 0), (3, 7);
+"""
+
+_MYSQL_SCHEMA = [
+    "CREATE TABLE customers (id INT AUTO_INCREMENT PRIMARY KEY, email VARCHAR(200) NOT NULL UNIQUE,"
+    " name VARCHAR(100) NULL) ENGINE=InnoDB",
+    "CREATE TABLE orders (id INT AUTO_INCREMENT PRIMARY KEY, customer_id INT NOT NULL,"
+    " amount DECIMAL(10,2) NOT NULL, INDEX orders_customer_idx (customer_id),"
+    " CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id)) ENGINE=InnoDB",
+    "INSERT INTO customers (email, name) VALUES ('ada@example.com', 'Ada'), ('bob@example.com', 'Bob'),"
+    " ('cy@example.com', NULL)",
+    "INSERT INTO orders (customer_id, amount) VALUES (1, 10.50), (1, 3.25), (2, 99.99), (3, 0), (3, 7)",
+]
+
+CUSTOMERS = [
+    {"id": 1, "email": "ada@example.com", "name": "Ada"},
+    {"id": 2, "email": "bob@example.com", "name": "Bob"},
+    {"id": 3, "email": "cy@example.com", "name": None},
+]
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The jail: a data directory with a SQLite database, a CSV and a JSON file."""
+    root = tmp_path_factory.mktemp("data")
+    with sqlite3.connect(root / "shop.db") as conn:
+        conn.executescript(
+            "CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, name TEXT);"
+            "CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL"
+            " REFERENCES customers (id), amount REAL NOT NULL CHECK (amount >= 0));"
+            "CREATE INDEX orders_customer_idx ON orders (customer_id);"
+            "INSERT INTO customers (email, name) VALUES ('ada@example.com', 'Ada'),"
+            " ('bob@example.com', 'Bob'), ('cy@example.com', NULL);"
+            "INSERT INTO orders (customer_id, amount)"
+            " VALUES (1, 10.5), (1, 3.25), (2, 99.99), (3, 0), (3, 7);"
+        )
+    conn.close()
+    (root / "customers.csv").write_text(
+        "id,email,name\n1,ada@example.com,Ada\n2,bob@example.com,Bob\n3,cy@example.com,\n"
+    )
+    (root / "customers.json").write_text(json.dumps(CUSTOMERS))
+    (root / "numbers.csv").write_text("n\n" + "".join(f"{i}\n" for i in range(1, 51)))
+    (root / "broken.json").write_text("{not json")
+    (root / "sub").mkdir()
+    (root / "sub" / "nested.csv").write_text("a\n1\n")
+    return root
+
+
+@pytest.fixture(scope="session")
+def limits(data_dir: Path) -> Limits:
+    """Limits for tests: loopback allowed, short timeouts, a small row and byte cap."""
+    return Limits(
+        query_timeout_s=1.0,
+        max_rows=20,
+        connect_timeout_s=3.0,
+        max_response_bytes=64 * 1024,
+        data_dir=data_dir,
+        allow_networks=LOOPBACK,
+    )
+
+
+@pytest.fixture(scope="session")
+def strict_limits(limits: Limits) -> Limits:
+    """The same limits with the default network rules: loopback refused."""
+    return replace(limits, allow_networks=())
+
+
+def _pg_admin(dbname: str = "postgres") -> Any:
+    conn = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname=dbname, connect_timeout=3)
+    conn.autocommit = True
+    return conn
+
+
+@pytest.fixture(scope="session")
+def pg_source() -> Iterator[dict[str, Any]]:
+    """A fresh PostgreSQL database with customers and orders; its connector config."""
+    try:
+        admin = _pg_admin()
+    except psycopg2.OperationalError:
+        pytest.skip("PostgreSQL does not answer on 127.0.0.1:5432")
+    with admin.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {SOURCE_DB} WITH (FORCE)")
+        cur.execute(f"CREATE DATABASE {SOURCE_DB}")
+    source = _pg_admin(SOURCE_DB)
+    with source.cursor() as cur:
+        cur.execute(_PG_SCHEMA)
+    source.close()
+    yield {"host": "127.0.0.1", "port": 5432, "database": SOURCE_DB, "username": "postgres", "password": ""}
+    with admin.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {SOURCE_DB} WITH (FORCE)")
+    admin.close()
+
+
+def pg_counts() -> dict[str, int]:
+    """Row counts of the PostgreSQL source, read by the admin, not by the connector."""
+    conn = _pg_admin(SOURCE_DB)
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM orders),"
+            " (SELECT last_value FROM counter), (SELECT count(*) FROM pg_tables WHERE schemaname = 'public')"
+        )
+        row = cur.fetchone()
+    conn.close()
+    assert row is not None
+    return {"customers": row[0], "orders": row[1], "counter": row[2], "tables": row[3]}
+
+
+def _mysql_admin(database: str | None = None) -> pymysql.connections.Connection[Any]:
+    return pymysql.connect(
+        host="127.0.0.1",
+        port=3306,
+        user="root",
+        password="",
+        database=database,
+        connect_timeout=3,
+        autocommit=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def mysql_source() -> Iterator[dict[str, Any]]:
+    """A fresh MariaDB database and a reader account with a password; its connector config."""
+    try:
+        admin = _mysql_admin()
+    except pymysql.MySQLError:
+        pytest.skip("MariaDB does not answer on 127.0.0.1:3306")
+    user, password = MYSQL_READER
+    with admin.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {SOURCE_DB}")
+        cur.execute(f"CREATE DATABASE {SOURCE_DB}")
+        cur.execute(f"DROP USER IF EXISTS '{user}'@'%'")
+        cur.execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'")
+        # Every privilege on the source: the read-only guards, not the grants, must stop writes.
+        cur.execute(f"GRANT ALL PRIVILEGES ON {SOURCE_DB}.* TO '{user}'@'%'")
+        cur.execute(f"USE {SOURCE_DB}")
+        for statement in _MYSQL_SCHEMA:
+            cur.execute(statement)
+    yield {"host": "127.0.0.1", "port": 3306, "database": SOURCE_DB, "username": user, "password": password}
+    with admin.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {SOURCE_DB}")
+        cur.execute(f"DROP USER IF EXISTS '{user}'@'%'")
+    admin.close()
+
+
+def mysql_counts() -> dict[str, int]:
+    """Row and table counts of the MariaDB source, read by the admin."""
+    conn = _mysql_admin(SOURCE_DB)
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM orders),"
+            " (SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE())"
+        )
+        row = cur.fetchone()
+    conn.close()
+    assert row is not None
+    return {"customers": row[0], "orders": row[1], "tables": row[2]}
+
+
+@pytest.fixture(scope="session")
+def rest_server() -> Iterator[RestServer]:
+    """A JSON API on a free port of 127.0.0.1, with redirects, huge and slow answers."""
+    server = RestServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def other_rest_server() -> Iterator[RestServer]:
+    """A second API on another port: another origin, to catch credentials sent across."""
+    server = RestServer()
+    yield server
+    server.close()
