@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,15 @@ from datalab.settings import Settings
 from fastapi_app.main import create_app
 from shared_models import Base, Role, User
 from tests.helpers import Accounts
+
+# Every address but loopback, as CIDRs: an explicit deny beats the loopback allow, so leave it out.
+BEYOND_LOOPBACK = ",".join(
+    str(network)
+    for network in (
+        *IPv4Network("0.0.0.0/0").address_exclude(IPv4Network("127.0.0.0/8")),
+        *IPv6Network("::/0").address_exclude(IPv6Network("::1/128")),
+    )
+)
 
 _skipped: list[str] = []
 
@@ -75,6 +85,8 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         # Connector tests reach real sources on this machine, which the default refuses.
         data_dir=Path(tmp_path_factory.mktemp("data")),
         data_source_allow_networks="127.0.0.0/8,::1/128",
+        # Tests (schemathesis above all) make up hosts; no connector may reach beyond this machine.
+        data_source_deny_networks=BEYOND_LOOPBACK,
     )
 
 

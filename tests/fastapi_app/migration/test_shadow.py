@@ -128,13 +128,14 @@ def test_ignored_paths_are_not_compared(
     app, client = build(route_states={"GET /api/data-sources": "shadow"})
     headers = accounts.headers(accounts.create("noise@example.com"))
     created = client.post(
-        "/api/data-sources", json={"name": "n", "type": "csv", "config": {"path": "/a"}}, headers=headers
+        "/api/data-sources", json={"name": "n", "type": "csv", "config": {"path": "a.csv"}}, headers=headers
     )
     assert created.status_code == 201
     from datalab.legacy_json import data_source_json as real
 
-    def noisy(source: Any, cipher: Any) -> dict[str, Any]:
-        return {**real(source, cipher), "updated_at": "2000-01-01T00:00:00+00:00", "usage_count": 7}
+    def noisy(source: Any, cipher: Any, **options: Any) -> dict[str, Any]:
+        noise = {"updated_at": "2000-01-01T00:00:00+00:00", "usage_count": 7}
+        return {**real(source, cipher, **options), **noise}
 
     monkeypatch.setattr(data_source_ports, "data_source_json", noisy)
     assert client.get("/api/data-sources", headers=headers).status_code == 200

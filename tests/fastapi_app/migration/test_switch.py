@@ -17,7 +17,7 @@ from fastapi_app.legacy_ports import PORTED
 from fastapi_app.legacy_ports import users as user_ports
 from legacy_flask import users as legacy_users
 from tests.fastapi_app.migration.conftest import Build, drain, empty_tables, migration_of
-from tests.helpers import PASSWORD, Accounts, bearer
+from tests.helpers import PASSWORD, Accounts, bearer, valid_config
 
 TIMESTAMP = re.compile(rb"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00")
 JWT = re.compile(rb"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
@@ -69,7 +69,7 @@ def scenario(client: TestClient, accounts: Accounts) -> tuple[list[Seen], dict[s
     call("PUT", "/api/users/me", json={"first_name": "Ada", "language": "fr"}, headers=access)
     call("PUT", "/api/users/me", "me-not-json", content=b"{", headers=access)
     call("PUT", "/api/users/me", "me-bad-key", json={"role": "admin"}, headers=access)
-    body = {"name": "warehouse", "type": "postgresql", "config": {"host": "db", "password": "Pw-1"}}
+    body = {"name": "warehouse", "type": "postgresql", "config": valid_config("postgresql", "Pw-1")}
     source = call("POST", "/api/data-sources", json=body, headers=access).json()
     call("POST", "/api/data-sources", "create-twice", json=body, headers=access)
     one = f"/api/data-sources/{source['id']}"
@@ -80,7 +80,7 @@ def scenario(client: TestClient, accounts: Accounts) -> tuple[list[Seen], dict[s
     call(
         "PUT",
         one,
-        json={"description": "main", "config": {"host": "db2", "password": "********"}},
+        json={"description": "main", "config": {**valid_config("postgresql", "********"), "host": "db2"}},
         headers=access,
     )
     call("DELETE", one, headers=access)
