@@ -27,7 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from datalab import migrate
-from datalab.settings import Settings
+from datalab.settings import Settings, get_settings
 from fastapi_app.main import create_app
 from shared_models import Base, Role, User
 from tests.helpers import Accounts
@@ -201,3 +201,18 @@ def lenient_client(app: FastAPI, client: TestClient) -> Iterator[TestClient]:
     """A client that reports server errors as the 500 answers clients get, instead of raising them."""
     with TestClient(app, raise_server_exceptions=False) as lenient:
         yield lenient
+
+
+@pytest.fixture
+def cli_env(settings: Settings) -> Iterator[dict[str, str]]:
+    """Environment that points the CLI at the test database."""
+    get_settings.cache_clear()
+    yield {
+        "ENV": "test",
+        "VAR_DIR": str(settings.var_dir),
+        "DATABASE_URL": settings.database_url,
+        "JWT_SECRET_KEY": settings.jwt_secret,
+        "ENCRYPTION_KEYS": ",".join(settings.fernet_keys),
+        "BCRYPT_ROUNDS": "10",
+    }
+    get_settings.cache_clear()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,26 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datalab.cli import main
-from datalab.settings import Settings, get_settings
 from shared_models import AuditLog, User
 from tests.helpers import count
 
 ADMIN_PASSWORD = "Admin-Pass-42"
-
-
-@pytest.fixture
-def cli_env(settings: Settings) -> Iterator[dict[str, str]]:
-    """Environment that points the CLI at the test database."""
-    get_settings.cache_clear()
-    yield {
-        "ENV": "test",
-        "VAR_DIR": str(settings.var_dir),
-        "DATABASE_URL": settings.database_url,
-        "JWT_SECRET_KEY": settings.jwt_secret,
-        "ENCRYPTION_KEYS": ",".join(settings.fernet_keys),
-        "BCRYPT_ROUNDS": "10",
-    }
-    get_settings.cache_clear()
 
 
 def test_create_user_reads_password_from_stdin_and_can_log_in(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from click.testing import CliRunner
 from cryptography.fernet import Fernet
@@ -14,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from datalab.cli import main
 from datalab.crypto import ConfigCipher
-from datalab.settings import Settings, get_settings
+from datalab.settings import Settings
 from fastapi_app.main import create_app
 from shared_models import DataSource, Integration, User
 from tests.helpers import Accounts, error_of
@@ -28,17 +26,9 @@ UNREADABLE = {
 
 
 @pytest.fixture
-def cli_env(settings: Settings) -> Iterator[dict[str, str]]:
-    """Environment that points the CLI at the test database (keys set per test)."""
-    get_settings.cache_clear()
-    yield {
-        "ENV": "test",
-        "VAR_DIR": str(settings.var_dir),
-        "DATABASE_URL": settings.database_url,
-        "JWT_SECRET_KEY": settings.jwt_secret,
-        "BCRYPT_ROUNDS": "10",
-    }
-    get_settings.cache_clear()
+def cli_env(cli_env: dict[str, str]) -> dict[str, str]:
+    """The CLI environment without encryption keys: each test sets its own."""
+    return {name: value for name, value in cli_env.items() if name != "ENCRYPTION_KEYS"}
 
 
 def add_source(session: Session, owner: User, cipher: ConfigCipher, name: str, *, active: bool = True) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import tomllib
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,7 +14,6 @@ from sqlalchemy.orm import Session
 from datalab.cli import main
 from datalab.legacy_json import user_json
 from datalab.migration.registry import DEFAULT_FILE as ROUTES_FILE
-from datalab.settings import Settings, get_settings
 from fastapi_app.legacy_ports import users as user_ports
 from shared_models import Role
 from tests.fastapi_app.migration.conftest import Build, drain, migration_of
@@ -25,18 +23,9 @@ STATES = {"GET /api/users/me": "shadow", "GET /api/data-sources": "migrated"}
 
 
 @pytest.fixture
-def cli_env(settings: Settings) -> Iterator[dict[str, str]]:
-    """Environment pointing the CLI at the test database, with the same route states as the server."""
-    get_settings.cache_clear()
-    yield {
-        "ENV": "test",
-        "VAR_DIR": str(settings.var_dir),
-        "DATABASE_URL": settings.database_url,
-        "JWT_SECRET_KEY": settings.jwt_secret,
-        "ENCRYPTION_KEYS": ",".join(settings.fernet_keys),
-        "ROUTE_STATES": json.dumps(STATES),
-    }
-    get_settings.cache_clear()
+def cli_env(cli_env: dict[str, str]) -> dict[str, str]:
+    """The CLI environment with the same route states as the server."""
+    return {**cli_env, "ROUTE_STATES": json.dumps(STATES)}
 
 
 def traffic(
