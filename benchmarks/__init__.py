@@ -1,1 +1,1 @@
-"""Load benchmarks of the combined app: `uv run python benchmarks/run.py` (see README, Benchmarks)."""
+"""Load benchmarks of the combined app: `uv run python benchmarks/run.py` (see docs/benchmarks.md)."""

@@ -1,4 +1,4 @@
-"""The legacy Flask API under /api, whose contract (`shared/legacy-api.md`) is frozen."""
+"""The legacy Flask API under /api, whose contract (`docs/legacy-api.md`) is frozen."""
 
 from legacy_flask.app import create_app
 
