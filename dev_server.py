@@ -26,7 +26,7 @@ def main() -> None:
     settings = get_settings()
     migrate.upgrade(settings)
     base = f"http://{args.host}:{args.port}"
-    print(f"Datalab ({settings.env}) on {settings.database_url.split('@')[-1]}")
+    print(f"Datalab ({settings.env}) on {settings.database.database_url.split('@')[-1]}")
     print(f"  legacy API   {base}/api        (health: {base}/api/health)")
     print(f"  v1 API docs  {base}/docs       (health: {base}/api/v1/health)")
     print("  first admin: uv run datalab create-user --email you@example.com --role admin")

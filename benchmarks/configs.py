@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from benchmarks.seed import LOGIN_EMAILS
-from datalab.settings import Settings
+from datalab.settings.groups import EdgeSettings
 
-WORKERS = int(Settings.model_fields["wsgi_workers"].default)
+WORKERS = int(EdgeSettings.model_fields["wsgi_workers"].default)
 LIST_ROUTE = "GET /api/data-sources"
 
 

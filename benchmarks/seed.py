@@ -137,7 +137,7 @@ def seed(settings: Settings, name: str) -> Dataset:
     """Migrate `name` and insert the benchmark's users and the caller's 50 sources."""
     migrate.upgrade(settings)
     connection = psycopg2.connect(f"host=127.0.0.1 port=5432 user=postgres dbname={name}")
-    data = Dataset(name, connection, ConfigCipher(settings.fernet_keys))
+    data = Dataset(name, connection, ConfigCipher(settings.security.fernet_keys))
     now = datetime.now(UTC)
     with connection.cursor() as cursor:
         insert = (

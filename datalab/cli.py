@@ -47,7 +47,7 @@ def create_user(email: str, role: str, first_name: str | None, last_name: str | 
         with make_sessionmaker(engine)() as session, session.begin():
             user = users.create_user(
                 session,
-                PasswordHasher(settings.bcrypt_rounds),
+                PasswordHasher(settings.security.bcrypt_rounds),
                 email=email,
                 password=password,
                 role=Role(role),
@@ -131,7 +131,7 @@ def rotate_keys() -> None:
     engine = make_engine(settings)
     try:
         with make_sessionmaker(engine)() as session, session.begin():
-            rotation = key_rotation.rotate_configs(session, ConfigCipher(settings.fernet_keys))
+            rotation = key_rotation.rotate_configs(session, ConfigCipher(settings.security.fernet_keys))
     except (OperationalError, ProgrammingError):
         raise click.ClickException("the database is not ready; run `datalab db upgrade` first") from None
     finally:
@@ -154,18 +154,18 @@ def rotate_keys() -> None:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65_535))
 @click.option(
     "--workers",
-    default=2,
-    show_default=True,
-    envvar="WEB_CONCURRENCY",
+    default=None,
     type=click.IntRange(1, 64),
-    help="Worker processes (or WEB_CONCURRENCY).",
+    help="Worker processes (default: WEB_CONCURRENCY, else 2).",
 )
-def serve(host: str, port: int, workers: int) -> None:
+def serve(host: str, port: int, workers: int | None) -> None:
     """Serve both APIs for production with several worker processes."""
     # Imported here: the rest of the CLI needs neither the web app nor uvicorn.
     from fastapi_app.edges.serving import serve as run_server  # noqa: PLC0415
 
-    run_server(get_settings(), host=host, port=port, workers=workers)
+    settings = get_settings()
+    count = workers or settings.edges.web_concurrency or 2
+    run_server(settings, host=host, port=port, workers=count)
 
 
 # --- migration (issue 5): routes goes here.

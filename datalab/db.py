@@ -13,19 +13,19 @@ from datalab.settings import Settings
 
 def engine_options(settings: Settings) -> dict[str, Any]:
     """Return `create_engine` keyword arguments for the configured database."""
-    if settings.database_url.startswith("sqlite"):
+    if settings.database.database_url.startswith("sqlite"):
         # SQLite's own locking serialises writers; wait for the lock rather than fail at once.
         return {"connect_args": {"timeout": 15, "check_same_thread": False}}
     return {
-        "pool_size": settings.db_pool_size,
-        "max_overflow": settings.db_max_overflow,
+        "pool_size": settings.database.db_pool_size,
+        "max_overflow": settings.database.db_max_overflow,
         "pool_pre_ping": True,
     }
 
 
 def make_engine(settings: Settings) -> Engine:
-    """Create the engine for `settings.database_url`, with SQLite's pragmas set."""
-    engine = create_engine(settings.database_url, **engine_options(settings))
+    """Create the engine for `settings.database.database_url`, with SQLite's pragmas set."""
+    engine = create_engine(settings.database.database_url, **engine_options(settings))
     watch_sqlite(engine)
     return engine
 

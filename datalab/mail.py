@@ -48,27 +48,27 @@ class SmtpMailer:
     """Send each message through an SMTP server."""
 
     def __init__(self, settings: Settings) -> None:
-        assert settings.smtp_host, "SmtpMailer needs SMTP_HOST"
+        assert settings.mail.smtp_host, "SmtpMailer needs SMTP_HOST"
         self.settings = settings
 
     def send(self, mail: Mail) -> None:
         """Send `mail`, with STARTTLS and login when configured."""
         message = EmailMessage()
-        message["From"] = self.settings.smtp_from
+        message["From"] = self.settings.mail.smtp_from
         message["To"] = mail.to
         message["Subject"] = mail.subject
         message.set_content(mail.body)
         settings = self.settings
-        with smtplib.SMTP(settings.smtp_host or "", settings.smtp_port, timeout=10) as smtp:
-            if settings.smtp_starttls:
+        with smtplib.SMTP(settings.mail.smtp_host or "", settings.mail.smtp_port, timeout=10) as smtp:
+            if settings.mail.smtp_starttls:
                 smtp.starttls(context=ssl.create_default_context())
-            if settings.smtp_username and settings.smtp_password:
-                smtp.login(settings.smtp_username, settings.smtp_password.get_secret_value())
+            if settings.mail.smtp_username and settings.mail.smtp_password:
+                smtp.login(settings.mail.smtp_username, settings.mail.smtp_password.get_secret_value())
             smtp.send_message(message)
 
 
 def build_mailer(settings: Settings) -> Mailer:
     """Return the SMTP mailer when `SMTP_HOST` is set, else the log mailer."""
-    if settings.smtp_host:
+    if settings.mail.smtp_host:
         return SmtpMailer(settings)
     return LogMailer(reveal=settings.env != "production")

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def alembic_config(settings: Settings, *, connection: Connection | None = None) -> Config:
-    """Return an Alembic config for the migrations tree and `settings.database_url`."""
+    """Return an Alembic config for the migrations tree and `settings.database.database_url`."""
     # Alembic's default stdout is bound when it is imported; use the one in force now.
     config = Config(str(ROOT / "alembic.ini"), stdout=sys.stdout)
     config.set_main_option("script_location", str(ROOT / "migrations"))

@@ -24,7 +24,7 @@ def build_runtime(settings: Settings) -> Runtime:
     """Build the runtime for `settings`."""
     return Runtime(
         settings=settings,
-        passwords=PasswordHasher(settings.bcrypt_rounds),
-        cipher=ConfigCipher(settings.fernet_keys),
+        passwords=PasswordHasher(settings.security.bcrypt_rounds),
+        cipher=ConfigCipher(settings.security.fernet_keys),
         connectors=ConnectorRunner(settings),
     )

@@ -46,7 +46,7 @@ def issue_token(
 ) -> IssuedToken:
     """Mint an access or refresh token for `user_id` within login session `session_id`."""
     now = now or datetime.now(UTC)
-    ttl = settings.access_ttl if kind == "access" else settings.refresh_ttl
+    ttl = settings.security.access_ttl if kind == "access" else settings.security.refresh_ttl
     expires_at = now + timedelta(seconds=ttl)
     jti = str(uuid.uuid4())
     claims = {
@@ -59,7 +59,7 @@ def issue_token(
         "exp": expires_at,
         "sid": session_id,
     }
-    token = jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM)
+    token = jwt.encode(claims, settings.security.jwt_secret, algorithm=ALGORITHM)
     return IssuedToken(token=token, jti=jti, expires_at=expires_at.replace(microsecond=0))
 
 
@@ -90,9 +90,9 @@ def decode_token(settings: Settings, token: str, *, expected: TokenType) -> dict
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
-            settings.jwt_secret,
+            settings.security.jwt_secret,
             algorithms=[ALGORITHM],
-            leeway=settings.jwt_leeway,
+            leeway=settings.security.jwt_leeway,
             options={"require": REQUIRED_CLAIMS, "verify_sub": True, "verify_jti": True},
         )
     except jwt.ExpiredSignatureError as exc:

@@ -25,7 +25,6 @@ from fastapi_app import errors
 from fastapi_app.api import PREFIX, allowed_methods, include_routers, route_templates
 from fastapi_app.edges.install import add_edge_routes, add_inner_middleware, add_outer_middleware
 from fastapi_app.edges.logs import configure_logging
-from fastapi_app.edges.metrics import HttpMetrics
 from fastapi_app.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from fastapi_app.migration import build_migration
 from fastapi_app.migration.middleware import MigrationMiddleware
@@ -45,7 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     migration = build_migration(settings, flask_app, runtime, engine, sessions)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await migration.start()
         yield
         await migration.stop()
@@ -53,7 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine.dispose()
         with flask_app.app_context():
             flask_db.engine.dispose()
-        HttpMetrics.process_exited()
+        app.state.metrics.process_exited()
 
     app = FastAPI(
         title="Datalab API",
@@ -76,11 +75,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_edge_routes(app, settings, flask_app)
     app.state.methods_for = allowed_methods(app)
     app.router.routes.append(migration.route)  # legacy routes in state `migrated`, ahead of Flask
-    app.router.routes.append(legacy_mount(flask_app, workers=settings.wsgi_workers))
+    app.router.routes.append(legacy_mount(flask_app, workers=settings.edges.wsgi_workers))
     # Added last, so they run first: outside both halves.
     app.add_middleware(MigrationMiddleware, migration=migration)
     add_inner_middleware(app, settings)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.edges.max_body_bytes)
     add_outer_middleware(app, settings)
     app.add_middleware(RequestContextMiddleware, template_for=route_templates(app))
     return app

@@ -18,9 +18,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Flask:
     """Build the legacy app from `settings`; Flask never reads the environment itself."""
     app = Flask(__name__)
     app.config.from_mapping(
-        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_DATABASE_URI=settings.database.database_url,
         SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings),
-        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        MAX_CONTENT_LENGTH=settings.edges.max_body_bytes,
         PROPAGATE_EXCEPTIONS=False,
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]

@@ -32,7 +32,7 @@ def run_migrations(connection: Connection) -> None:
 def run_offline() -> None:
     """Emit SQL for the configured URL without connecting."""
     settings: Settings = config.attributes.get("settings") or get_settings()
-    context.configure(url=settings.database_url, target_metadata=Base.metadata, literal_binds=True)
+    context.configure(url=settings.database.database_url, target_metadata=Base.metadata, literal_binds=True)
     with context.begin_transaction():
         context.run_migrations()
 

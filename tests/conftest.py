@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from datalab import migrate
 from datalab.settings import Settings, get_settings
+from datalab.settings.sources import variables
 from fastapi_app.main import create_app
 from shared_models import Base, Role, User
 from tests.helpers import Accounts
@@ -55,6 +56,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if os.environ.get("CI") and _skipped and exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         print(f"\nCI forbids skipped tests; {len(_skipped)} skipped: {', '.join(_skipped[:5])}")  # noqa: T201
+
+
+@pytest.fixture
+def no_settings_in_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No setting comes from the environment, so a test sees only the values it passes."""
+    for name in variables(Settings):
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture(scope="session")
@@ -210,9 +218,9 @@ def cli_env(settings: Settings) -> Iterator[dict[str, str]]:
     yield {
         "ENV": "test",
         "VAR_DIR": str(settings.var_dir),
-        "DATABASE_URL": settings.database_url,
-        "JWT_SECRET_KEY": settings.jwt_secret,
-        "ENCRYPTION_KEYS": ",".join(settings.fernet_keys),
+        "DATABASE_URL": settings.database.database_url,
+        "JWT_SECRET_KEY": settings.security.jwt_secret,
+        "ENCRYPTION_KEYS": ",".join(settings.security.fernet_keys),
         "BCRYPT_ROUNDS": "10",
     }
     get_settings.cache_clear()

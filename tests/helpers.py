@@ -60,7 +60,7 @@ class Accounts:
         """Create and commit a user with `password`."""
         user = User(
             email=email.lower(),
-            password_hash=_hash(password, self.settings.bcrypt_rounds),
+            password_hash=_hash(password, self.settings.security.bcrypt_rounds),
             role=role.value,
             is_active=is_active,
         )

@@ -58,7 +58,7 @@ def add_integration(session: Session, owner: User, cipher: ConfigCipher) -> int:
 def test_rotate_keys_reencrypts_every_row_so_old_keys_can_go(
     app: FastAPI, settings: Settings, session: Session, user: User, cli_env: dict[str, str]
 ) -> None:
-    old_key = settings.fernet_keys[0]
+    old_key = settings.security.fernet_keys[0]
     new_key = Fernet.generate_key().decode()
     old = ConfigCipher([old_key])
     live = add_source(session, user, old, "live")
@@ -97,8 +97,8 @@ def test_rotate_keys_reencrypts_every_row_so_old_keys_can_go(
 def test_rotate_keys_exits_0_when_every_row_opens(
     settings: Settings, session: Session, user: User, cli_env: dict[str, str]
 ) -> None:
-    add_source(session, user, ConfigCipher(settings.fernet_keys), "live")
-    keys = ",".join([Fernet.generate_key().decode(), *settings.fernet_keys])
+    add_source(session, user, ConfigCipher(settings.security.fernet_keys), "live")
+    keys = ",".join([Fernet.generate_key().decode(), *settings.security.fernet_keys])
     result = CliRunner().invoke(main, ["rotate-keys"], env={**cli_env, "ENCRYPTION_KEYS": keys})
     assert result.exit_code == 0, result.output
     assert "re-encrypted 1 data_source configs" in result.output

@@ -56,11 +56,11 @@ def _tables(url: str) -> set[str]:
 
 def _assert_round_trip(settings: Settings) -> None:
     migrate.upgrade(settings)
-    assert _tables(settings.database_url) == TABLES
+    assert _tables(settings.database.database_url) == TABLES
     migrate.downgrade(settings, "base")
-    assert _tables(settings.database_url) == {"alembic_version"}
+    assert _tables(settings.database.database_url) == {"alembic_version"}
     migrate.upgrade(settings)
-    assert _tables(settings.database_url) == TABLES
+    assert _tables(settings.database.database_url) == TABLES
 
 
 def test_models_and_migrations_agree(app: FastAPI) -> None:

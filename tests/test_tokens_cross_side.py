@@ -111,13 +111,13 @@ def valid_claims(pair: TokenPair, user: User, kind: str, *, now: datetime | None
 @pytest.fixture
 def secret(app: FastAPI) -> str:
     """The HS256 secret the app signs with."""
-    return app.state.settings.jwt_secret  # type: ignore[no-any-return]
+    return app.state.settings.security.jwt_secret  # type: ignore[no-any-return]
 
 
 @pytest.fixture
 def leeway(app: FastAPI) -> int:
     """The seconds of clock skew the app tolerates."""
-    return app.state.settings.jwt_leeway  # type: ignore[no-any-return]
+    return app.state.settings.security.jwt_leeway  # type: ignore[no-any-return]
 
 
 @pytest.fixture

@@ -68,7 +68,7 @@ class ConnectorsBusy(DomainError):
 
 def limits_from(settings: Settings) -> Limits:
     """Return the bounds connectors work within, including the app's own database to refuse."""
-    url = make_url(settings.database_url)
+    url = make_url(settings.database.database_url)
     backend = url.get_backend_name()
     endpoints: tuple[tuple[str, int], ...] = ()
     databases: tuple[tuple[str, int, str], ...] = ()
@@ -81,13 +81,13 @@ def limits_from(settings: Settings) -> Limits:
         endpoints = ((url.host, port),)
         databases = ((url.host, port, url.database or ""),)
     return Limits(
-        query_timeout_s=settings.query_timeout_s,
-        max_rows=settings.query_max_rows,
-        connect_timeout_s=settings.connect_timeout_s,
-        max_response_bytes=settings.rest_max_response_bytes,
+        query_timeout_s=settings.connectors.query_timeout_s,
+        max_rows=settings.connectors.query_max_rows,
+        connect_timeout_s=settings.connectors.connect_timeout_s,
+        max_response_bytes=settings.connectors.rest_max_response_bytes,
         data_dir=settings.source_data_dir,
-        allow_networks=settings.allow_networks,
-        deny_networks=settings.deny_networks,
+        allow_networks=tuple(settings.connectors.data_source_allow_networks),
+        deny_networks=tuple(settings.connectors.data_source_deny_networks),
         own_endpoints=endpoints,
         own_files=files,
         own_databases=databases,
@@ -100,9 +100,9 @@ class ConnectorRunner:
     def __init__(self, settings: Settings) -> None:
         self.limits = limits_from(settings)
         self._executor = ThreadPoolExecutor(
-            max_workers=settings.connector_threads, thread_name_prefix="connector"
+            max_workers=settings.connectors.connector_threads, thread_name_prefix="connector"
         )
-        self._slots = threading.BoundedSemaphore(settings.connector_threads)
+        self._slots = threading.BoundedSemaphore(settings.connectors.connector_threads)
 
     def run(self, source_type: SourceType, config: dict[str, object], work: Callable[[Connector], T]) -> T:
         """Open a connector, apply `work`, close it; raise ConnectorError, or ConnectorsBusy when full."""

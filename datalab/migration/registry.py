@@ -91,13 +91,13 @@ def shape(path: str) -> str:
 
 def load_registry(settings: Settings, *, ported: Iterable[str]) -> Registry:
     """Read the registry file, apply `ROUTE_STATES` and check it; `ported` names the routes with a port."""
-    path = settings.routes_file or DEFAULT_FILE
+    path = settings.migration.routes_file or DEFAULT_FILE
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise RegistryError(f"cannot read the route registry {path}: {exc}") from None
     routes = {name: _entry(name, spec) for name, spec in _table(raw, "routes", path).items()}
-    for name, state in settings.route_states.items():
+    for name, state in settings.migration.route_states.items():
         if name not in routes:
             raise RegistryError(f"ROUTE_STATES names an unknown route {name!r}; see {path}")
         routes[name] = replace(routes[name], state=_state(name, state, "ROUTE_STATES"))

@@ -44,15 +44,15 @@ def request_reset(session: Session, settings: Settings, email: str) -> Mail | No
             user_id=user.id,
             token_hash=_digest(token),
             created_at=now,
-            expires_at=now + timedelta(seconds=settings.reset_ttl),
+            expires_at=now + timedelta(seconds=settings.security.reset_ttl),
         )
     )
     audit.record(
         session, "user.password_reset_request", user_id=user.id, resource_type="user", resource_id=user.id
     )
     session.flush()
-    minutes = settings.reset_ttl // 60
-    link = settings.password_reset_url.format(token=token)
+    minutes = settings.security.reset_ttl // 60
+    link = settings.security.password_reset_url.format(token=token)
     body = (
         f"Someone asked to reset the Datalab password of {user.email}.\n\n{link}\n\n"
         f"The link works once, for {minutes} minutes. If it was not you, ignore this mail."

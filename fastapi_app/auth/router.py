@@ -34,7 +34,7 @@ def _pair(runtime: RuntimeDep, pair: sessions.TokenPair) -> TokenPairRead:
     return TokenPairRead(
         access_token=pair.access.token,
         refresh_token=pair.refresh.token,
-        expires_in=runtime.settings.access_ttl,
+        expires_in=runtime.settings.security.access_ttl,
     )
 
 

@@ -151,7 +151,7 @@ def run_query(
     query_in: QueryIn,
 ) -> QueryRead | JSONResponse:
     """Run one SELECT (or WITH ... SELECT) in a read-only transaction; rows are capped (`has_more`)."""
-    limit = query_in.limit or runtime.settings.query_max_rows
+    limit = query_in.limit or runtime.settings.connectors.query_max_rows
     try:
         result = connections.query_source(
             session, runtime.cipher, runtime.connectors, actor, source, sql=query_in.query, limit=limit

@@ -28,7 +28,7 @@ def _ping(engine: Engine) -> None:
 async def database_check(request: Request) -> dict[str, Any]:
     """Run `SELECT 1` within HEALTH_TIMEOUT seconds; report ok with its latency, or why not."""
     engine: Engine = request.app.state.engine
-    timeout: float = request.app.state.settings.health_timeout
+    timeout: float = request.app.state.settings.edges.health_timeout
     start = time.perf_counter()
     try:
         with anyio.fail_after(timeout):

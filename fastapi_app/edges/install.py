@@ -29,7 +29,8 @@ def add_edge_routes(app: FastAPI, settings: Settings, flask_app: Flask) -> None:
     with flask_app.app_context():
         flask_engine = flask_db.engine
     engines = {"fastapi": lambda: app.state.engine, "legacy_flask": lambda: flask_engine}
-    app.state.metrics = HttpMetrics(engines)
+    multiprocess = settings.edges.prometheus_multiproc_dir is not None
+    app.state.metrics = HttpMetrics(engines, multiprocess=multiprocess)
     app.include_router(health.router)
     app.add_route(
         "/metrics", metrics_endpoint(app.state.metrics, MetricsAccess(settings)), include_in_schema=False
@@ -39,27 +40,27 @@ def add_edge_routes(app: FastAPI, settings: Settings, flask_app: Flask) -> None:
 
 def add_inner_middleware(app: FastAPI, settings: Settings) -> None:
     """Add the rate limits, inside the body limit (they may read a login body, already capped)."""
-    if settings.rate_limit_enabled:
+    if settings.edges.rate_limit_enabled:
         app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(settings))
 
 
 def add_outer_middleware(app: FastAPI, settings: Settings) -> None:
     """Add, from inside out: hosts, error guard, CORS, security headers, access log and metrics, client IP."""
-    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts, www_redirect=False)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.edges.allowed_hosts, www_redirect=False)
     app.add_middleware(ErrorGuardMiddleware)
-    if settings.cors_origins:
+    if settings.edges.cors_origins:
         app.add_middleware(
             CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_credentials=settings.cors_allow_credentials,
+            allow_origins=settings.edges.cors_origins,
+            allow_credentials=settings.edges.cors_allow_credentials,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
             expose_headers=["X-Request-ID", "Retry-After"],
             max_age=600,
         )
     docs = tuple(p for p in (app.docs_url, app.swagger_ui_oauth2_redirect_url) if p)
-    app.add_middleware(SecurityHeadersMiddleware, hsts_seconds=settings.hsts_seconds, docs_paths=docs)
+    app.add_middleware(SecurityHeadersMiddleware, hsts_seconds=settings.edges.hsts_seconds, docs_paths=docs)
     app.add_middleware(ObserveMiddleware, metrics=app.state.metrics)
-    app.add_middleware(ClientAddressMiddleware, trusted=settings.trusted_proxies)
-    if settings.env == "production" and "*" in settings.allowed_hosts:
+    app.add_middleware(ClientAddressMiddleware, trusted=settings.edges.trusted_proxies)
+    if settings.env == "production" and "*" in settings.edges.allowed_hosts:
         log.warning("ALLOWED_HOSTS is '*': any Host header is accepted; list the served names")

@@ -71,7 +71,7 @@ def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
     )
     renderer: Any = (
         structlog.processors.JSONRenderer()
-        if settings.logs_as_json
+        if settings.edges.logs_as_json
         else structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)
     )
     formatter = structlog.stdlib.ProcessorFormatter(
@@ -92,7 +92,7 @@ def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
     for old in [h for h in root.handlers if getattr(h, _HANDLER_MARK, False)]:
         root.removeHandler(old)
     root.addHandler(handler)
-    root.setLevel(settings.log_level.upper())
+    root.setLevel(settings.edges.log_level.upper())
     for name in _FOREIGN:
         foreign = logging.getLogger(name)
         foreign.handlers.clear()

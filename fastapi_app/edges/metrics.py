@@ -29,8 +29,9 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 class HttpMetrics:
     """The metrics of one app, in a registry of its own."""
 
-    def __init__(self, engines: dict[str, Callable[[], Engine]]) -> None:
+    def __init__(self, engines: dict[str, Callable[[], Engine]], *, multiprocess: bool = False) -> None:
         self.registry = CollectorRegistry()
+        self.multiprocess = multiprocess
         self.engines = engines
         self.requests = Counter(
             "datalab_http_requests",
@@ -78,16 +79,15 @@ class HttpMetrics:
     def exposition(self) -> bytes:
         """Return the text exposition: this process's registry, or every worker's in multiprocess mode."""
         self.sample_pools()
-        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        if self.multiprocess:
             registry = CollectorRegistry()
             MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
             return generate_latest(registry)
         return generate_latest(self.registry)
 
-    @staticmethod
-    def process_exited() -> None:
+    def process_exited(self) -> None:
         """Drop this worker's live gauges from the multiprocess folder (at shutdown)."""
-        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        if self.multiprocess:
             mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
 
@@ -95,9 +95,9 @@ class MetricsAccess:
     """Who may read /metrics: a bearer `METRICS_TOKEN`, or a client in `METRICS_ALLOW`."""
 
     def __init__(self, settings: Settings) -> None:
-        token = settings.metrics_token.get_secret_value() if settings.metrics_token else ""
+        token = settings.edges.metrics_token.get_secret_value() if settings.edges.metrics_token else ""
         self.token = token.encode()
-        self.networks = [ip_network(n, strict=False) for n in settings.metrics_allow]
+        self.networks = [ip_network(n, strict=False) for n in settings.edges.metrics_allow]
 
     def allows(self, request: Request) -> bool:
         """Tell whether `request` may read the metrics."""

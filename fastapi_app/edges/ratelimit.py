@@ -56,14 +56,14 @@ class RateLimiter:
     """The limits of the settings over one storage."""
 
     def __init__(self, settings: Settings) -> None:
-        self.shared = settings.redis_url is not None
-        self.storage = storage_from_string(settings.redis_url or "memory://")
+        self.shared = settings.edges.redis_url is not None
+        self.storage = storage_from_string(settings.edges.redis_url or "memory://")
         self.strategy = MovingWindowRateLimiter(self.storage)
-        self.default = tuple(parse_many(settings.rate_limit_default))
+        self.default = tuple(parse_many(settings.edges.rate_limit_default))
         self.actions = {
-            "login": tuple(parse_many(settings.rate_limit_login)),
-            "register": tuple(parse_many(settings.rate_limit_register)),
-            "reset": tuple(parse_many(settings.rate_limit_reset)),
+            "login": tuple(parse_many(settings.edges.rate_limit_login)),
+            "register": tuple(parse_many(settings.edges.rate_limit_register)),
+            "reset": tuple(parse_many(settings.edges.rate_limit_reset)),
         }
 
     def checks(self, ip: str, action: str | None, account: str | None) -> list[Check]:

@@ -19,12 +19,13 @@ from fastapi_app.edges.logs import configure_logging
 APP = "fastapi_app.asgi:app"
 
 
-def reset_metrics_folder() -> None:
+def reset_metrics_folder(folder: Path | None) -> None:
     """Empty PROMETHEUS_MULTIPROC_DIR, if set: files of a previous run would be summed in."""
-    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if not folder:
+    if folder is None:
         return
-    path = Path(folder)
+    # prometheus_client reads the variable itself, in every worker: hand it down as the environment.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    path = folder
     if path.exists():
         for entry in path.iterdir():
             if entry.is_dir():
@@ -37,7 +38,7 @@ def reset_metrics_folder() -> None:
 def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
     """Serve `fastapi_app.asgi:app` with `workers` processes until stopped."""
     configure_logging(settings)
-    reset_metrics_folder()
+    reset_metrics_folder(settings.edges.prometheus_multiproc_dir)
     uvicorn.run(
         APP,
         host=host,

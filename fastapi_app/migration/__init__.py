@@ -87,9 +87,9 @@ def build_migration(
         ports_app,
         registry,
         counter,
-        sample_rate=settings.shadow_sample_rate,
-        timeout=settings.shadow_timeout,
-        max_concurrent=settings.shadow_max_concurrent,
+        sample_rate=settings.migration.shadow_sample_rate,
+        timeout=settings.migration.shadow_timeout,
+        max_concurrent=settings.migration.shadow_max_concurrent,
     )
     return Migration(
         registry=registry,
@@ -97,5 +97,5 @@ def build_migration(
         counter=counter,
         shadow=shadow,
         route=MigratedRoutes(ports_app, migrated),
-        flush_seconds=settings.migration_flush_seconds,
+        flush_seconds=settings.migration.migration_flush_seconds,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from benchmarks.configs import BARE, COMBINED, FLASK_ALONE, GROUPS, WORKERS
-from datalab.settings import Settings
+from datalab.settings.groups import EdgeSettings
 
 
 def test_every_server_is_pinned_and_local() -> None:
@@ -21,7 +21,7 @@ def test_flask_alone_runs_gunicorn_gthread_with_the_apps_thread_count() -> None:
     assert (
         command[command.index("--threads") + 1]
         == str(WORKERS)
-        == str(Settings.model_fields["wsgi_workers"].default)
+        == str(EdgeSettings.model_fields["wsgi_workers"].default)
     )
     assert command[-1] == "legacy_flask.wsgi:app"
 

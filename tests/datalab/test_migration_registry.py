@@ -90,7 +90,7 @@ def test_bad_route_states_refuse_to_start(settings: Settings, states: dict[str, 
 
 def test_route_states_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ROUTE_STATES", '{"GET /api/users/me": "migrated"}')
-    assert Settings(_env_file=None, env="test").route_states == {"GET /api/users/me": "migrated"}
+    assert Settings(_env_file=None, env="test").migration.route_states == {"GET /api/users/me": "migrated"}
 
 
 @pytest.mark.parametrize(

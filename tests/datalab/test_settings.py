@@ -16,10 +16,7 @@ STRONG = "9f" * 24
 FERNET = Fernet.generate_key().decode()
 
 
-@pytest.fixture(autouse=True)
-def _no_settings_in_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in Settings.model_fields:
-        monkeypatch.delenv(name.upper(), raising=False)
+pytestmark = pytest.mark.usefixtures("no_settings_in_environment")
 
 
 def _settings(**values: Any) -> Settings:
@@ -29,27 +26,27 @@ def _settings(**values: Any) -> Settings:
 def test_development_secret_is_generated_once_and_kept(tmp_path: Path) -> None:
     first = _settings(var_dir=tmp_path)
     second = _settings(var_dir=tmp_path)
-    assert first.jwt_secret == second.jwt_secret
-    assert len(first.jwt_secret.encode()) >= 32
-    assert first.fernet_keys == second.fernet_keys
+    assert first.security.jwt_secret == second.security.jwt_secret
+    assert len(first.security.jwt_secret.encode()) >= 32
+    assert first.security.fernet_keys == second.security.fernet_keys
     secret_file = tmp_path / "jwt_secret"
     assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
 
 
 def test_development_database_defaults_to_sqlite_in_var(tmp_path: Path) -> None:
     settings = _settings(var_dir=tmp_path)
-    assert settings.database_url == f"sqlite:///{tmp_path.resolve() / 'datalab.db'}"
+    assert settings.database.database_url == f"sqlite:///{tmp_path.resolve() / 'datalab.db'}"
 
 
 def test_relative_sqlite_path_is_made_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     settings = _settings(var_dir=tmp_path, database_url="sqlite:///rel.db")
-    assert settings.database_url == f"sqlite:///{tmp_path.resolve() / 'rel.db'}"
+    assert settings.database.database_url == f"sqlite:///{tmp_path.resolve() / 'rel.db'}"
 
 
 def test_explicit_secret_wins_over_the_kept_one(tmp_path: Path) -> None:
     settings = _settings(var_dir=tmp_path, jwt_secret_key=STRONG)
-    assert settings.jwt_secret == STRONG
+    assert settings.security.jwt_secret == STRONG
     assert not (tmp_path / "jwt_secret").exists()
 
 
@@ -90,7 +87,7 @@ def test_production_accepts_strong_settings(tmp_path: Path) -> None:
         encryption_keys=FERNET,
         database_url="postgresql://db/datalab",
     )
-    assert settings.jwt_secret == STRONG
+    assert settings.security.jwt_secret == STRONG
 
 
 @pytest.mark.parametrize("rounds", [4, 9, 17])
@@ -104,4 +101,8 @@ def test_settings_read_from_environment(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("REFRESH_TTL", "7200")
     monkeypatch.setenv("BCRYPT_ROUNDS", "11")
     settings = _settings(var_dir=tmp_path)
-    assert (settings.access_ttl, settings.refresh_ttl, settings.bcrypt_rounds) == (600, 7200, 11)
+    assert (settings.security.access_ttl, settings.security.refresh_ttl, settings.security.bcrypt_rounds) == (
+        600,
+        7200,
+        11,
+    )

@@ -133,7 +133,12 @@ def test_no_secret_reaches_the_log(
     engine_log = logging.getLogger("sqlalchemy.engine")
     level = engine_log.level
     engine_log.setLevel(logging.INFO)
-    secrets: list[str] = [PASSWORD, settings.jwt_secret, *settings.fernet_keys, user.password_hash]
+    secrets: list[str] = [
+        PASSWORD,
+        settings.security.jwt_secret,
+        *settings.security.fernet_keys,
+        user.password_hash,
+    ]
     try:
         with captured_logs(settings, log_format="json", log_level="DEBUG") as buffer:
             for path in ("/api/auth/login", "/api/v1/auth/login"):

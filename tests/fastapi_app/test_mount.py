@@ -66,7 +66,7 @@ def _chunks(body: bytes, size: int = 1000) -> Iterator[bytes]:
 def test_oversized_legacy_body_is_413_and_writes_nothing(
     client: TestClient, session: Session, settings: Settings, chunked: bool
 ) -> None:
-    body = b'{"email": "big@example.com", "password": "' + b"A1a" * settings.max_body_bytes + b'"}'
+    body = b'{"email": "big@example.com", "password": "' + b"A1a" * settings.edges.max_body_bytes + b'"}'
     content = _chunks(body) if chunked else body
     response = client.post(
         "/api/auth/register", content=content, headers={"Content-Type": "application/json"}
@@ -78,7 +78,7 @@ def test_oversized_legacy_body_is_413_and_writes_nothing(
 
 @pytest.mark.parametrize("chunked", [False, True])
 def test_oversized_v1_body_is_413_envelope(client: TestClient, settings: Settings, chunked: bool) -> None:
-    body = b'{"email": "a@example.com", "password": "' + b"x" * settings.max_body_bytes + b'"}'
+    body = b'{"email": "a@example.com", "password": "' + b"x" * settings.edges.max_body_bytes + b'"}'
     content = _chunks(body) if chunked else body
     response = client.post(
         "/api/v1/auth/login", content=content, headers={"Content-Type": "application/json"}

@@ -66,8 +66,8 @@ def signed_with_other_secret(token: str) -> str:
 
 def expired_token(settings: Settings, user: User, kind: tokens.TokenType, session_id: str) -> str:
     """Mint a token for `user` whose expiry (plus leeway) has passed."""
-    ttl = settings.access_ttl if kind == "access" else settings.refresh_ttl
-    long_ago = datetime.now(UTC) - timedelta(seconds=ttl + settings.jwt_leeway + 60)
+    ttl = settings.security.access_ttl if kind == "access" else settings.security.refresh_ttl
+    long_ago = datetime.now(UTC) - timedelta(seconds=ttl + settings.security.jwt_leeway + 60)
     return tokens.issue_token(settings, user_id=user.id, kind=kind, session_id=session_id, now=long_ago).token
 
 
@@ -335,8 +335,8 @@ def test_login_returns_tokens_and_user_200(
     assert data["user"]["email"] == "user@example.com"
     assert data["user"]["role"] == "user"
     assert ISO_UTC.fullmatch(data["user"]["last_login"])
-    access = jwt.decode(data["access_token"], settings.jwt_secret, algorithms=["HS256"])
-    refresh = jwt.decode(data["refresh_token"], settings.jwt_secret, algorithms=["HS256"])
+    access = jwt.decode(data["access_token"], settings.security.jwt_secret, algorithms=["HS256"])
+    refresh = jwt.decode(data["refresh_token"], settings.security.jwt_secret, algorithms=["HS256"])
     assert access["type"] == "access"
     assert access["fresh"] is True
     assert access["sub"] == str(user.id)
@@ -525,8 +525,8 @@ def test_refresh_returns_new_access_token_200(client: TestClient, settings: Sett
     assert set(response.json()) == {"access_token"}
     token = response.json()["access_token"]
     assert token != pair["access_token"]
-    claims = jwt.decode(token, settings.jwt_secret, algorithms=["HS256"])
-    first = jwt.decode(pair["access_token"], settings.jwt_secret, algorithms=["HS256"])
+    claims = jwt.decode(token, settings.security.jwt_secret, algorithms=["HS256"])
+    first = jwt.decode(pair["access_token"], settings.security.jwt_secret, algorithms=["HS256"])
     assert claims["type"] == "access"
     assert claims["fresh"] is False
     assert claims["sub"] == str(user.id)

@@ -63,7 +63,9 @@ def assert_revoked_everywhere(client: TestClient, access: str, refresh: str) -> 
 
 def expired_access(settings: Settings, user: User, session_id: str) -> str:
     """Mint an access token for `user` whose expiry (plus leeway) has passed."""
-    long_ago = datetime.now(UTC) - timedelta(seconds=settings.access_ttl + settings.jwt_leeway + 60)
+    long_ago = datetime.now(UTC) - timedelta(
+        seconds=settings.security.access_ttl + settings.security.jwt_leeway + 60
+    )
     return tokens.issue_token(
         settings, user_id=user.id, kind="access", session_id=session_id, now=long_ago
     ).token

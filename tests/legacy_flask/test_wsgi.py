@@ -17,9 +17,9 @@ from legacy_flask.extensions import db
 def wsgi_app(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
     """`legacy_flask.wsgi:app`, imported afresh with the test settings in the environment."""
     monkeypatch.setenv("ENV", "test")
-    monkeypatch.setenv("DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("JWT_SECRET_KEY", settings.jwt_secret)
-    monkeypatch.setenv("ENCRYPTION_KEYS", ",".join(settings.fernet_keys))
+    monkeypatch.setenv("DATABASE_URL", settings.database.database_url)
+    monkeypatch.setenv("JWT_SECRET_KEY", settings.security.jwt_secret)
+    monkeypatch.setenv("ENCRYPTION_KEYS", ",".join(settings.security.fernet_keys))
     monkeypatch.setenv("MAX_BODY_BYTES", "2048")
     get_settings.cache_clear()
     sys.modules.pop("legacy_flask.wsgi", None)

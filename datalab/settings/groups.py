@@ -1,0 +1,210 @@
+"""The settings, one model per concern; each field is read from the variable of its own name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from limits import parse_many
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from datalab.settings.types import CommaList, NetworkList
+
+
+class Group(BaseModel):
+    """A part of the settings; field names are the environment variables, lower-cased."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DatabaseSettings(Group):
+    """The application database."""
+
+    database_url: str = Field(
+        "",
+        description="SQLAlchemy URL; postgresql:// and postgres:// use psycopg2. "
+        "Default in development: sqlite:///<VAR_DIR>/datalab.db.",
+        examples=["postgresql+psycopg2://postgres@127.0.0.1:5432/datalab"],
+    )
+    db_pool_size: int = Field(10, ge=1, le=200, description="Connections each pool keeps (PostgreSQL).")
+    db_max_overflow: int = Field(10, ge=0, le=200, description="Connections a pool may open beyond its size.")
+
+
+class SecuritySettings(Group):
+    """Tokens, passwords and the keys that encrypt stored configs."""
+
+    jwt_secret_key: SecretStr | None = Field(
+        None,
+        description="HS256 secret shared by /api and /api/v1, at least 32 bytes in production. "
+        "Default in development: generated once and kept in <VAR_DIR>/jwt_secret. "
+        'Make one with: python -c "import secrets; print(secrets.token_urlsafe(48))"',
+    )
+    # DATA_ENCRYPTION_KEYS is the documented name; ENCRYPTION_KEYS stays accepted for existing installs.
+    encryption_keys: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("data_encryption_keys", "encryption_keys"),
+        description="Fernet keys that encrypt stored data-source and integration configs, comma-separated, "
+        "newest first: the first encrypts, all decrypt. To rotate, put a new key first, run "
+        "`uv run datalab rotate-keys`, then drop the old keys. Default in development: generated once "
+        "and kept in <VAR_DIR>/encryption_key.",
+    )
+    access_ttl: int = Field(900, ge=60, le=86_400, description="Access token lifetime, in seconds.")
+    refresh_ttl: int = Field(
+        604_800, ge=3_600, le=90 * 86_400, description="Refresh token lifetime, in seconds."
+    )
+    jwt_leeway: int = Field(
+        10, ge=0, le=120, description="Clock skew tolerated on exp, nbf and iat, in seconds."
+    )
+    bcrypt_rounds: int = Field(12, ge=10, le=16, description="bcrypt cost; each step doubles a login's time.")
+    reset_ttl: int = Field(1_800, ge=300, le=86_400, description="Password reset token lifetime, in seconds.")
+    password_reset_url: str = Field(
+        "http://127.0.0.1:8000/reset-password?token={token}",
+        description="Link mailed for a password reset; {token} is replaced by the token.",
+    )
+
+    @property
+    def jwt_secret(self) -> str:
+        """Return the HS256 signing secret."""
+        assert self.jwt_secret_key is not None, "filled in by Settings"
+        return self.jwt_secret_key.get_secret_value()
+
+    @property
+    def fernet_keys(self) -> list[str]:
+        """Return the encryption keys, newest first."""
+        assert self.encryption_keys is not None, "filled in by Settings"
+        return [key.strip() for key in self.encryption_keys.get_secret_value().split(",") if key.strip()]
+
+
+class MailSettings(Group):
+    """Outgoing mail. Without SMTP_HOST, mail goes to the log in development and is dropped in production."""
+
+    smtp_host: str | None = Field(None, description="SMTP server; unset: no mail is sent.")
+    smtp_port: int = Field(587, ge=1, le=65_535, description="SMTP port.")
+    smtp_username: str | None = Field(None, description="SMTP login, if the server wants one.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    smtp_starttls: bool = Field(True, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_from: str = Field("Datalab <no-reply@localhost>", description="From header of every mail.")
+
+
+class ConnectorSettings(Group):
+    """Data-source connectors: where files live, timeouts, caps and the networks they may reach."""
+
+    data_dir: Path | None = Field(
+        None,
+        description="Folder that file sources live in; their `path` is relative to it and may not leave it. "
+        "Default: <VAR_DIR>/data.",
+    )
+    query_timeout_s: float = Field(
+        30.0, gt=0, le=3_600, description="Per-statement timeout on a source, in seconds."
+    )
+    query_max_rows: int = Field(
+        1_000, ge=1, le=100_000, description="Most rows one query returns (a cut answer says has_more)."
+    )
+    connect_timeout_s: float = Field(
+        10.0, gt=0, le=300, description="Seconds to open a connection to a source."
+    )
+    rest_max_response_bytes: int = Field(
+        10 * 1024 * 1024,
+        ge=1_024,
+        le=1024 * 1024 * 1024,
+        description="Largest REST API answer read, in bytes.",
+    )
+    data_source_allow_networks: NetworkList = Field(
+        [],
+        description="CIDRs connectors may reach although the default refuses them (loopback, link-local, "
+        "reserved, the app's own database), e.g. 127.0.0.0/8,::1/128 for local sources.",
+    )
+    data_source_deny_networks: NetworkList = Field(
+        [], description="CIDRs connectors may never reach, beyond the default refusals."
+    )
+    connector_threads: int = Field(
+        8,
+        ge=1,
+        le=200,
+        description="Threads that run source work; when all are busy more work gets 503 CONNECTORS_BUSY. "
+        "Keep it below WSGI_WORKERS.",
+    )
+
+
+class EdgeSettings(Group):
+    """What wraps both halves: serving, logs, headers, CORS, hosts, rate limits, health and metrics."""
+
+    max_body_bytes: int = Field(1_048_576, ge=1_024, description="Largest request body, in bytes (else 413).")
+    wsgi_workers: int = Field(10, ge=1, le=200, description="Threads a2wsgi runs the legacy Flask app on.")
+    web_concurrency: int | None = Field(
+        None, ge=1, le=64, description="Worker processes of `datalab serve` when --workers is not given."
+    )
+    log_level: str = Field("INFO", description="Lowest level logged.")
+    log_format: Literal["json", "console"] | None = Field(
+        None, description="json (one object per line) or console. Default: json in production, else console."
+    )
+    cors_origins: CommaList = Field(
+        [], description="Browser origins allowed to call the APIs; empty: no CORS."
+    )
+    cors_allow_credentials: bool = Field(
+        False, description="Allow credentials cross-origin; refused together with a '*' origin."
+    )
+    allowed_hosts: CommaList = Field(
+        ["*"], description="Host names answered; others get 400. '*' accepts any."
+    )
+    hsts_seconds: int = Field(
+        0, ge=0, le=2 * 31_536_000, description="Strict-Transport-Security max-age; 0 sends none."
+    )
+    trusted_proxies: NetworkList = Field(
+        [], description="Proxies whose X-Forwarded-For is believed (addresses or CIDRs)."
+    )
+    rate_limit_enabled: bool = Field(True, description="Apply the rate limits below.")
+    rate_limit_default: str = Field("300/minute", description="Every request, per client IP (health exempt).")
+    rate_limit_login: str = Field("10/minute", description="Logins per client IP and per account.")
+    rate_limit_register: str = Field("5/minute", description="Sign-ups per client IP and per account.")
+    rate_limit_reset: str = Field(
+        "5/minute", description="Password reset requests per client IP and per account."
+    )
+    redis_url: str | None = Field(
+        None, description="Redis for counters shared by every worker; without it each process counts alone."
+    )
+    health_timeout: float = Field(2.0, gt=0, le=30, description="Seconds readiness waits for the database.")
+    metrics_token: SecretStr | None = Field(None, description="Bearer token that may read /metrics.")
+    metrics_allow: NetworkList = Field([], description="Client networks that may read /metrics.")
+    prometheus_multiproc_dir: Path | None = Field(
+        None, description="Folder for prometheus_client's multiprocess files, needed with several workers."
+    )
+
+    @field_validator("rate_limit_default", "rate_limit_login", "rate_limit_register", "rate_limit_reset")
+    @classmethod
+    def _valid_limit(cls, value: str) -> str:
+        parse_many(value)
+        return value
+
+    @model_validator(mode="after")
+    def _no_wildcard_with_credentials(self) -> EdgeSettings:
+        # A wildcard origin with credentials lets any site act with the user's cookies.
+        if self.cors_allow_credentials and "*" in self.cors_origins:
+            raise ValueError("CORS_ORIGINS may not contain '*' when CORS_ALLOW_CREDENTIALS is true")
+        return self
+
+    @property
+    def logs_as_json(self) -> bool:
+        """Tell whether log lines are JSON objects (production's default) or console text."""
+        return self.log_format == "json"
+
+
+class MigrationSettings(Group):
+    """Route migration: the registry, shadow mode and the report's counters."""
+
+    route_states: dict[str, str] = Field(
+        {},
+        description="JSON object from route name to legacy | shadow | migrated; overrides the registry file.",
+        examples=['{"GET /api/users/me": "migrated"}'],
+    )
+    routes_file: Path | None = Field(
+        None, description="Registry file; default datalab/migration/routes.toml."
+    )
+    shadow_sample_rate: float = Field(
+        1.0, ge=0.0, le=1.0, description="Share of shadowed requests run on the port."
+    )
+    shadow_timeout: float = Field(2.0, gt=0.0, le=30.0, description="Seconds a shadow call may take.")
+    shadow_max_concurrent: int = Field(4, ge=1, le=64, description="Shadow calls at once per process.")
+    migration_flush_seconds: float = Field(
+        5.0, ge=0.05, le=300.0, description="Seconds between writes of each process's route counters."
+    )
