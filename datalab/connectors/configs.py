@@ -28,7 +28,6 @@ from datalab.errors import InvalidInput
 from datalab.fields import WholeNumber
 from shared_models import SourceType
 
-
 Port = WholeNumber
 
 
