@@ -43,7 +43,9 @@ def test_secret_keys_are_recognised(key: str) -> None:
     assert is_secret_key(key)
 
 
-@pytest.mark.parametrize("key", ["host", "port", "username", "database", "keyspace", "monkey", "passport", "author", "authority"])
+@pytest.mark.parametrize(
+    "key", ["host", "port", "username", "database", "keyspace", "monkey", "passport", "author", "authority"]
+)
 def test_ordinary_keys_are_not_secrets(key: str) -> None:
     assert not is_secret_key(key)
 
@@ -84,7 +86,10 @@ def test_merge_takes_a_new_secret_and_drops_keys_not_sent() -> None:
         ("https://ghp_abc@github.com/o/r.git", f"https://{MASK}@github.com/o/r.git"),
         ("Server=h;User ID=u;Password=pw3;", f"Server=h;User ID=u;Password={MASK};"),
         ("host=h user=u password=pw4", f"host=h user=u password={MASK}"),
-        ("https://a.blob.core.windows.net/c?sv=1&sig=pw5", f"https://a.blob.core.windows.net/c?sv=1&sig={MASK}"),
+        (
+            "https://a.blob.core.windows.net/c?sv=1&sig=pw5",
+            f"https://a.blob.core.windows.net/c?sv=1&sig={MASK}",
+        ),
         ("https://hooks.slack.com/services/T1/B2/pw6", MASK),
         ("https://discord.com/api/webhooks/1/pw7", MASK),
         ("https://acme.webhook.office.com/webhookb2/a@b/IncomingWebhook/pw8/c", MASK),
