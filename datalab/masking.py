@@ -39,7 +39,7 @@ _WHOLE = re.compile(
     r"|maker\.ifttt\.com/trigger/|-----BEGIN [A-Z ]*PRIVATE KEY-----"
     r"|\b(?:bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{8,}"
     r"|\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\."
-    r"|\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_\w{20,}|glpat-[\w-]{20}|xox[abposr]-[\w-]{10,}"
+    r"|\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_\w{20,}|glpat-[\w-]{16,}|xox[abposr]-[\w-]{10,}"
     r"|[sr]k_(?:live|test)_\w{10,}|sk-[\w-]{20,}|AIza[\w-]{30,}|SG\.[\w-]{16,}\.[\w-]{16,}"
     r"|npm_\w{30,}|pypi-[\w-]{30,}|AKIA[0-9A-Z]{16})"
 )
