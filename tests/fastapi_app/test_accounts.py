@@ -573,7 +573,12 @@ def test_reset_request_does_the_same_work_for_any_email(
     accounts.create("gone@example.com", is_active=False)
     drawn: list[int] = []
     real = secrets.token_urlsafe
-    monkeypatch.setattr(secrets, "token_urlsafe", lambda n: drawn.append(n) or real(n))
+
+    def draw(nbytes: int) -> str:
+        drawn.append(nbytes)
+        return real(nbytes)
+
+    monkeypatch.setattr(secrets, "token_urlsafe", draw)
     runs = {
         address: _statements_of(app, partial(client.post, RESET, json={"email": address}))
         for address in ("known@example.com", "nobody@example.com", "gone@example.com")
