@@ -104,6 +104,19 @@ class Settings(BaseSettings):
         """Tell whether log lines are JSON objects (production's default) or console text."""
         return (self.log_format or ("json" if self.env == "production" else "console")) == "json"
 
+    # --- account and secret protection (issue 11): sign-in lockout that strangers cannot cause.
+    rate_limit_login_account: str = Field(
+        "100/minute",
+        description="Sign-in attempts on one account from all addresses together (each address alone "
+        "is held to RATE_LIMIT_LOGIN); far above it, so failures elsewhere do not lock the owner out",
+    )
+
+    @field_validator("rate_limit_login_account")
+    @classmethod
+    def _check_account_limit(cls, value: str) -> str:
+        parse_many(value)
+        return value
+
     # --- migration (issue 5): settings for the route registry and shadow mode go here.
     # JSON object from route name ("GET /api/users/me") to state; overrides the registry file.
     route_states: dict[str, str] = Field(default_factory=dict)
