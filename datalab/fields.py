@@ -171,6 +171,17 @@ def _top_config_schema() -> dict[str, Any]:
     }
 
 
+def _integral(value: object) -> object:
+    # JSON has one number type: 39.0 is the integer 39 to a JSON schema ("type": "integer"), so to us too.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# An integer of a JSON body: 39 or 39.0, never 39.5 or true (strict models refuse those).
+WholeNumber = Annotated[int, BeforeValidator(_integral)]
+
+
 def _lower(value: str) -> str:
     # Stored lower-cased: that is what makes emails unique case-insensitively.
     return value.lower()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
 
 from datalab.connectors.fields import (
     HEADERS_SCHEMA,
@@ -25,17 +25,10 @@ from datalab.connectors.fields import (
     UserName,
 )
 from datalab.errors import InvalidInput
+from datalab.fields import WholeNumber
 from shared_models import SourceType
 
-
-def _integral(value: object) -> object:
-    # JSON has one number type: 5432.0 is the integer 5432 to a JSON schema, so to us too.
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-Port = Annotated[int, BeforeValidator(_integral)]
+Port = WholeNumber
 
 
 class SourceConfig(BaseModel):

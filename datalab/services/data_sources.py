@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 from datalab import audit
 from datalab.connectors.configs import fits_some_type, validate_config
 from datalab.crypto import ConfigCipher
+from datalab.destinations import keep_only_at_same_destination, source_destination
 from datalab.errors import Conflict, Forbidden, InvalidInput, NotFound
 from datalab.inputs import DataSourceCreate, DataSourceUpdate
-from datalab.masking import merge_masked
+from datalab.masking import Path, mask_secrets, merge_masked
 from datalab.services.pages import Page, PageRequest, paginate, valid_id
 from shared_models import DataSource, Role, SourceStatus, SourceType, User
 
@@ -120,10 +121,16 @@ def update(
     new_type = SourceType(changes["type"]) if changes.get("type") is not None else SourceType(source.type)
     new_config: dict[str, Any] | None = None
     if changes.get("config") is not None:
-        merged = merge_masked(cipher.decrypt(source.config_encrypted), changes["config"])
+        stored = cipher.decrypt(source.config_encrypted)
+        merged, kept = merge_masked(stored, changes["config"])
         new_config = _fitting(new_type, merged, sent=changes["config"])
+        _same_destination(kept, SourceType(source.type), stored, new_type, new_config)
     elif new_type != source.type:
-        _fitting(new_type, cipher.decrypt(source.config_encrypted), sent=None)
+        stored = cipher.decrypt(source.config_encrypted)
+        _fitting(new_type, stored, sent=None)
+        # The stored config serves the new type as if sent back masked: its secrets are kept.
+        kept = merge_masked(stored, mask_secrets(stored)).kept
+        _same_destination(kept, SourceType(source.type), stored, new_type, stored)
     if changes.get("name") not in (None, source.name):
         _ensure_name_free(session, source.owner_id, changes["name"])
     # A null name, type, tags or config means "unchanged"; only the description may be cleared.
@@ -151,6 +158,13 @@ def update(
         details={"fields": sorted(changes)},
     )
     return source
+
+
+def _same_destination(
+    kept: list[Path], old_type: SourceType, old: dict[str, Any], new_type: SourceType, new: dict[str, Any]
+) -> None:
+    before, after = source_destination(old_type, old), source_destination(new_type, new)
+    keep_only_at_same_destination(kept, before, after)
 
 
 def _fitting(

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from datalab import audit
 from datalab.crypto import ConfigCipher
+from datalab.destinations import config_destination, keep_only_at_same_destination
 from datalab.errors import NotFound
 from datalab.inputs import IntegrationCreate, IntegrationUpdate
 from datalab.masking import merge_masked
@@ -34,7 +35,9 @@ def update(
         integration.name = changes["name"]
     if "config" in changes:
         stored = cipher.decrypt(integration.config_encrypted)
-        integration.config_encrypted = cipher.encrypt(merge_masked(stored, changes["config"]))
+        merged, kept = merge_masked(stored, changes["config"])
+        keep_only_at_same_destination(kept, config_destination(stored), config_destination(merged))
+        integration.config_encrypted = cipher.encrypt(merged)
     audit.record(
         session,
         "integration.update",

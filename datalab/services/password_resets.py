@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import String, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from datalab import audit
@@ -17,6 +17,7 @@ from datalab.services import sessions
 from datalab.settings import Settings
 from shared_models import PasswordResetToken, User
 
+NO_USER = 0  # ids start at 1: the statements of an unknown email match no row
 INVALID_TOKEN = "The reset token is invalid, expired or already used"  # noqa: S105 - a message
 
 
@@ -27,37 +28,48 @@ def _digest(token: str) -> str:
 def request_reset(session: Session, settings: Settings, email: str) -> Mail | None:
     """Issue a reset token for an active account and return the mail carrying it, else None.
 
-    Earlier unused tokens of the user stop working: only the newest link counts.
+    Earlier unused tokens of the user stop working: only the newest link counts. Known and
+    unknown emails run the very same statements (the token's INSERT selects no user for an
+    unknown one), so neither the answer nor its timing tells whether an account exists.
     """
     user = session.scalars(select(User).where(User.email == email)).one_or_none()
-    if user is None or not user.is_active:
-        return None
+    target = user if user is not None and user.is_active else None
+    target_id = target.id if target is not None else NO_USER
     now = datetime.now(UTC)
     session.execute(
         update(PasswordResetToken)
-        .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
+        .where(PasswordResetToken.user_id == target_id, PasswordResetToken.used_at.is_(None))
         .values(used_at=now)
     )
     token = secrets.token_urlsafe(32)
-    session.add(
-        PasswordResetToken(
-            user_id=user.id,
-            token_hash=_digest(token),
-            created_at=now,
-            expires_at=now + timedelta(seconds=settings.security.reset_ttl),
-        )
+    stamp = PasswordResetToken.created_at.type
+    issued = select(
+        User.id,
+        literal(_digest(token), String()),
+        literal(now, stamp),
+        literal(now + timedelta(seconds=settings.security.reset_ttl), stamp),
+    ).where(User.id == target_id)
+    session.execute(
+        insert(PasswordResetToken).from_select(["user_id", "token_hash", "created_at", "expires_at"], issued)
     )
     audit.record(
-        session, "user.password_reset_request", user_id=user.id, resource_type="user", resource_id=user.id
+        session,
+        "user.password_reset_request",
+        user_id=user.id if user else None,
+        resource_type="user",
+        resource_id=user.id if user else None,
+        details={"email": email},
     )
     session.flush()
+    if target is None:
+        return None
     minutes = settings.security.reset_ttl // 60
     link = settings.security.password_reset_url.format(token=token)
     body = (
-        f"Someone asked to reset the Datalab password of {user.email}.\n\n{link}\n\n"
+        f"Someone asked to reset the Datalab password of {target.email}.\n\n{link}\n\n"
         f"The link works once, for {minutes} minutes. If it was not you, ignore this mail."
     )
-    return Mail(to=user.email, subject="Reset your Datalab password", body=body)
+    return Mail(to=target.email, subject="Reset your Datalab password", body=body)
 
 
 def confirm_reset(session: Session, passwords: PasswordHasher, token: str, new_password: str) -> User:

@@ -160,6 +160,11 @@ class EdgeSettings(Group):
     rate_limit_reset: str = Field(
         "5/minute", description="Password reset requests per client IP and per account."
     )
+    rate_limit_login_account: str = Field(
+        "100/minute",
+        description="Sign-in attempts on one account from all addresses together (each address alone "
+        "is held to RATE_LIMIT_LOGIN); far above it, so failures elsewhere do not lock the owner out.",
+    )
     redis_url: str | None = Field(
         None, description="Redis for counters shared by every worker; without it each process counts alone."
     )
@@ -170,7 +175,13 @@ class EdgeSettings(Group):
         None, description="Folder for prometheus_client's multiprocess files, needed with several workers."
     )
 
-    @field_validator("rate_limit_default", "rate_limit_login", "rate_limit_register", "rate_limit_reset")
+    @field_validator(
+        "rate_limit_default",
+        "rate_limit_login",
+        "rate_limit_register",
+        "rate_limit_reset",
+        "rate_limit_login_account",
+    )
     @classmethod
     def _valid_limit(cls, value: str) -> str:
         parse_many(value)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from datalab.connectors.base import QueryResult, SchemaInfo, TestResult
 from datalab.connectors.fields import QueryText
 from datalab.crypto import ConfigCipher
+from datalab.fields import WholeNumber
 from datalab.inputs import Input
 from datalab.masking import mask_secrets
 from fastapi_app.pagination import Paginated
@@ -123,7 +124,7 @@ class QueryIn(Input):
     """One read-only statement (SELECT or WITH ... SELECT); a csv or json source is the table `data`."""
 
     query: QueryText
-    limit: int | None = Field(
+    limit: WholeNumber | None = Field(
         None, ge=1, le=MAX_QUERY_LIMIT, description="Rows to return at most; capped by QUERY_MAX_ROWS"
     )
 

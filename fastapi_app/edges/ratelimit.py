@@ -2,8 +2,10 @@
 
 Every request counts against a default per-client limit; sign-in, sign-up and password
 reset also count against strict limits per client IP and per account (the email in the
-body). The legacy and v1 routes of one action share their buckets, so switching API
-version buys an attacker nothing. Memory storage by default; Redis (shared by every
+body). Sign-in's account bucket (RATE_LIMIT_LOGIN_ACCOUNT) is much wider than its address
+bucket, so failures from other addresses do not refuse the owner's correct password.
+The legacy and v1 routes of one action share their buckets, so switching API version
+buys an attacker nothing. Memory storage by default; Redis (shared by every
 worker) when REDIS_URL is set, called on a worker thread so a slow Redis never stalls
 the event loop.
 """
@@ -65,6 +67,11 @@ class RateLimiter:
             "register": tuple(parse_many(settings.edges.rate_limit_register)),
             "reset": tuple(parse_many(settings.edges.rate_limit_reset)),
         }
+        # Sign-in per account sits far above the per-address limit: a stranger failing on
+        # someone's account from one address must not lock its owner out from another.
+        self.account_limits = self.actions | {
+            "login": tuple(parse_many(settings.edges.rate_limit_login_account))
+        }
 
     def checks(self, ip: str, action: str | None, account: str | None) -> list[Check]:
         """Return the buckets a request from `ip` for `action` (on `account`) counts against."""
@@ -74,7 +81,7 @@ class RateLimiter:
             if account is not None:
                 # Hashed: the storage (Redis) never holds the email itself.
                 digest = hashlib.sha256(account.encode()).hexdigest()[:32]
-                checks.append(Check(self.actions[action], (action, "account", digest), strict=True))
+                checks.append(Check(self.account_limits[action], (action, "account", digest), strict=True))
         return checks
 
     def hit(self, checks: list[Check]) -> int | None:

@@ -77,6 +77,13 @@ def test_ignored_path_also_hides_missing_keys() -> None:
     assert diff(answer({"id": 1, "updated_at": "t"}), answer({"id": 1}), "**.updated_at") is None
 
 
+def test_key_only_the_port_answers_is_a_mismatch_unless_ignored() -> None:
+    flask, port = answer({"id": 1}), answer({"id": 1, "updated_at": "t", "debug": True})
+    assert diff(flask, port) == 'updated_at: only fastapi has it ("t")\ndebug: only fastapi has it (true)'
+    assert diff(flask, port, "**.updated_at") == "debug: only fastapi has it (true)"
+    assert diff(flask, port, "**.updated_at", "debug") is None
+
+
 def test_secret_values_are_never_shown() -> None:
     flask = answer({"access_token": "eyJ.a.b", "config": {"password": "********"}})
     port = answer({"access_token": "eyJ.c.d", "config": {"password": "hunter2"}})

@@ -8,6 +8,7 @@ import hashlib
 import json
 import logging
 import re
+import secrets
 import socket
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +24,7 @@ from aiosmtpd.controller import Controller
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx2 import Response
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from datalab.mail import LogMailer, Mail, Mailer, SmtpMailer, build_mailer
@@ -507,7 +508,7 @@ def test_reset_request_same_answer_for_any_email(
     client: TestClient, session: Session, accounts: Accounts, caplog: pytest.LogCaptureFixture
 ) -> None:
     active = accounts.create("active@example.com")
-    accounts.create("inactive@example.com", is_active=False)
+    inactive = accounts.create("inactive@example.com", is_active=False)
     answers = []
     with caplog.at_level(logging.WARNING, logger="datalab.mail"):
         for address in ("active@example.com", "nobody@example.com", "inactive@example.com"):
@@ -517,11 +518,15 @@ def test_reset_request_same_answer_for_any_email(
     assert answers[0][2] == b'{"message":"If that email belongs to an account, a reset link is on its way."}'
     assert answers[1] == answers[0]
     assert answers[2] == answers[0]
-    # Only the active account got a token, an audit entry and a mail.
+    # Only the active account got a token and a mail; every request is audited alike.
     rows = list(session.scalars(select(PasswordResetToken)))
     assert [row.user_id for row in rows] == [active.id]
     entries = audit_entries(session, "user.password_reset_request")
-    assert [(e.user_id, e.resource_id) for e in entries] == [(active.id, str(active.id))]
+    assert [(e.user_id, e.details) for e in entries] == [
+        (active.id, {"email": "active@example.com"}),
+        (None, {"email": "nobody@example.com"}),
+        (inactive.id, {"email": "inactive@example.com"}),
+    ]
     assert len(logged_tokens(caplog)) == 1
 
 
@@ -540,7 +545,50 @@ def test_reset_request_unknown_or_inactive_sends_nothing(
     assert (response.status_code, response.json()) == (202, RESET_MESSAGE)
     assert [r for r in caplog.records if r.name == "datalab.mail"] == []
     assert count(session, PasswordResetToken) == 0
-    assert audit_entries(session, "user.password_reset_request") == []
+    [entry] = audit_entries(session, "user.password_reset_request")
+    assert entry.details == {"email": address}
+
+
+def _statements_of(app: FastAPI, call: Callable[[], Response]) -> list[str]:
+    """Return the SQL statements (text only, no values) the app runs while `call` runs."""
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(app.state.engine, "before_cursor_execute", record)
+    try:
+        assert call().status_code == 202
+    finally:
+        event.remove(app.state.engine, "before_cursor_execute", record)
+    return statements
+
+
+def test_reset_request_does_the_same_work_for_any_email(
+    client: TestClient, app: FastAPI, accounts: Accounts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Equal work, not equal wall-clock (benchmarks/reset_timing.py measures that): the same
+    # statements in the same order, and one new token drawn, whether or not the account exists.
+    accounts.create("known@example.com")
+    accounts.create("gone@example.com", is_active=False)
+    drawn: list[int] = []
+    real = secrets.token_urlsafe
+
+    def draw(nbytes: int) -> str:
+        drawn.append(nbytes)
+        return real(nbytes)
+
+    monkeypatch.setattr(secrets, "token_urlsafe", draw)
+    runs = {
+        address: _statements_of(app, partial(client.post, RESET, json={"email": address}))
+        for address in ("known@example.com", "nobody@example.com", "gone@example.com")
+    }
+    assert runs["nobody@example.com"] == runs["known@example.com"]
+    assert runs["gone@example.com"] == runs["known@example.com"]
+    assert any(
+        s.lstrip().upper().startswith("INSERT INTO PASSWORD_RESET_TOKEN") for s in runs["known@example.com"]
+    )
+    assert drawn == [32, 32, 32]
 
 
 def test_reset_request_stores_only_a_hash_valid_30_minutes(

@@ -143,6 +143,20 @@ def test_limit_cuts_rows_and_says_so(
     assert len(response.json()["data"]) == 2
 
 
+@pytest.mark.parametrize(("limit", "status"), [(2.0, 200), (2.5, 422), (True, 422)])
+def test_limit_is_a_json_integer_as_the_schema_says(
+    client: TestClient, configs: dict[str, Any], analyst_headers: dict[str, str], limit: object, status: int
+) -> None:
+    # JSON Schema's "integer" is any number with no fraction: 2.0 is 2, 2.5 and true are not.
+    source_id = add_source(client, analyst_headers, "csv", config_for(configs, "csv"))
+    response = client.post(
+        f"{URL}/{source_id}/query", json={"query": QUERIES["csv"], "limit": limit}, headers=analyst_headers
+    )
+    assert response.status_code == status, response.text
+    if status == 200:
+        assert (response.json()["row_count"], response.json()["has_more"]) == (2, True)
+
+
 def test_rows_are_json_safe(
     client: TestClient, configs: dict[str, Any], analyst_headers: dict[str, str]
 ) -> None:

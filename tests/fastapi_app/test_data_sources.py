@@ -907,14 +907,15 @@ def test_update_source_masked_secret_keeps_stored(
     client: TestClient, app: FastAPI, session: Session, user_headers: dict[str, str]
 ) -> None:
     created = create_source(client, user_headers)
-    config = {**created["config"], "host": "db2.internal"}
+    # The same destination (host, port, database): another user name may reuse the secret.
+    config = {**created["config"], "username": "reader2"}
     assert config["password"] == MASK
 
     response = client.patch(f"{URL}/{created['id']}", json={"config": config}, headers=user_headers)
 
     assert response.status_code == 200, response.text
-    assert response.json()["config"] == {**CONFIG, "host": "db2.internal", "password": MASK}
-    assert stored_config(app, session, created["id"]) == {**CONFIG, "host": "db2.internal"}
+    assert response.json()["config"] == {**CONFIG, "username": "reader2", "password": MASK}
+    assert stored_config(app, session, created["id"]) == {**CONFIG, "username": "reader2"}
 
 
 def test_update_source_masked_nested_and_plural_secrets_keep_stored(
@@ -1186,3 +1187,17 @@ def test_delete_source_viewer_owner_403(
 
     assert client.get(f"{URL}/{source_id}", headers=viewer_headers).status_code == 200
     assert stored(session, source_id).is_active is True
+
+
+@pytest.mark.parametrize("prefix", ["/api/v1", "/api"])
+def test_whole_floats_are_integers_as_json_schema_says(
+    client: TestClient, app: FastAPI, session: Session, user_headers: dict[str, str], prefix: str
+) -> None:
+    # "type": "integer" in JSON Schema takes 5432.0; so do the config port, the page and the id.
+    body = source_body(config={**CONFIG, "port": 5432.0})
+    created = client.post(f"{prefix}/data-sources", json=body, headers=user_headers)
+    assert created.status_code == 201, created.text
+    assert stored_config(app, session, created.json()["id"])["port"] == 5432
+    if prefix == "/api/v1":
+        assert client.get(URL, params={"limit": "1.0"}, headers=user_headers).json()["limit"] == 1
+        assert client.get(f"{URL}/{created.json()['id']}.0", headers=user_headers).status_code == 200

@@ -47,8 +47,30 @@ def test_429_in_each_half_shape_with_retry_after(settings: Settings, user: User)
 def test_account_limit_holds_across_addresses_and_spellings(
     settings: Settings, user: User, session: Session
 ) -> None:
-    with edge_app(settings, rate_limit_login="2/minute") as app:
+    with edge_app(settings, rate_limit_login="2/minute", rate_limit_login_account="2/minute") as app:
         _account_limit(app, session)
+
+
+def test_failures_from_other_addresses_do_not_refuse_the_owner(settings: Settings, user: User) -> None:
+    # Each address gets RATE_LIMIT_LOGIN; the account as a whole the much wider RATE_LIMIT_LOGIN_ACCOUNT.
+    with edge_app(settings, rate_limit_login="2/minute", rate_limit_login_account="5/minute") as app:
+        stranger, owner = client_for(app, "198.51.100.66"), client_for(app, "203.0.113.10")
+
+        def attempt(client: TestClient, path: str, password: str) -> int:
+            return client.post(path, json={"email": user.email, "password": password}).status_code
+
+        wrong = "Not-the-passw0rd"
+        # The stranger fails twice on the owner's account (both halves), then is held back.
+        assert [attempt(stranger, p, wrong) for p in (LEGACY_LOGIN, V1_LOGIN, LEGACY_LOGIN)] == [
+            401,
+            401,
+            429,
+        ]
+        # The owner, from another address, still signs in on either half.
+        assert [attempt(owner, p, PASSWORD) for p in (V1_LOGIN, LEGACY_LOGIN)] == [200, 200]
+        # Past the account-wide threshold (5 attempts from every address), even the owner waits.
+        assert attempt(client_for(app, "198.51.100.67"), V1_LOGIN, wrong) == 401
+        assert attempt(client_for(app, "203.0.113.11"), LEGACY_LOGIN, PASSWORD) == 429
 
 
 def _account_limit(app: FastAPI, session: Session) -> None:

@@ -164,7 +164,7 @@ NESTED_CONFIG = {
 }
 NESTED_MASKED = {
     "url": "https://hooks.example.com",
-    "auth": {"user": "bot", "password": MASK},
+    "auth": MASK,  # a key naming auth hides all it holds
     "targets": [{"room": "ops", "token": MASK}],
     "api_keys": MASK,
 }

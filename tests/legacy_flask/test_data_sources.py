@@ -594,14 +594,15 @@ def test_update_source_masked_secret_keeps_stored(
     client: TestClient, app: FastAPI, session: Session, user_headers: dict[str, str]
 ) -> None:
     created = create_source(client, user_headers)
-    config = {**created["config"], "host": "db2.internal"}
+    # The same destination (host, port, database): another user name may reuse the secret.
+    config = {**created["config"], "username": "reader2"}
     assert config["password"] == MASK
 
     response = client.put(f"{URL}/{created['id']}", json={"config": config}, headers=user_headers)
 
     assert response.status_code == 200
-    assert response.json()["config"] == {**CONFIG, "host": "db2.internal", "password": MASK}
-    assert stored_config(app, session, created["id"]) == {**CONFIG, "host": "db2.internal"}
+    assert response.json()["config"] == {**CONFIG, "username": "reader2", "password": MASK}
+    assert stored_config(app, session, created["id"]) == {**CONFIG, "username": "reader2"}
 
 
 def test_update_source_new_secret_replaces_stored(

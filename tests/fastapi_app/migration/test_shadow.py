@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import threading
 from typing import Any
 
 import pytest
@@ -104,20 +104,25 @@ def test_slow_port_times_out_as_a_mismatch(
 ) -> None:
     app, client = build(shadow_timeout=0.2, **SHADOW_ME)
     headers = accounts.headers(accounts.create("slow@example.com"))
+    release, finished = threading.Event(), threading.Event()
 
     def slow(user: User) -> dict[str, Any]:
-        time.sleep(0.5)
+        # Blocked until the test has its answer and the shadow call has given up: ordering, not timing.
+        release.wait(timeout=30)
+        finished.set()
         return tampered_user_json(user)
 
     monkeypatch.setattr(user_ports, "user_json", slow)
-    started = time.perf_counter()
-    response = client.get("/api/users/me", headers=headers)
-    answered = time.perf_counter() - started
-    drain(client, app)
+    try:
+        response = client.get("/api/users/me", headers=headers)
+        assert not finished.is_set()  # the client got its answer while the port was still blocked
+        drain(client, app)  # ends only by the shadow timeout: the port is blocked still
+        assert not finished.is_set()
+    finally:
+        release.set()
     migration_of(app).counter.flush()
 
     assert response.status_code == 200
-    assert answered < 0.5  # the client never waits for the port
     [mismatch] = stored_mismatches(session)
     assert mismatch.diff == "the port did not answer within 0.2s"
 
@@ -145,6 +150,35 @@ def test_ignored_paths_are_not_compared(
     # updated_at is ignored by the registry; usage_count is not.
     [mismatch] = stored_mismatches(session)
     assert mismatch.diff == "data_sources[0].usage_count: flask 0, fastapi 7"
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ({"last_used": "2000-01-01T00:00:00+00:00"}, []),  # ignored by the registry (**.last_used)
+        ({"last_used": "t", "debug": 1}, ["debug: only fastapi has it (1)"]),
+    ],
+    ids=["ignored", "not-ignored"],
+)
+def test_keys_only_the_port_answers_are_compared_unless_ignored(
+    build: Build,
+    accounts: Accounts,
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+    extra: dict[str, Any],
+    expected: list[str],
+) -> None:
+    app, client = build(**SHADOW_ME)
+    headers = accounts.headers(accounts.create("extra@example.com"))
+    from datalab.legacy_json import user_json as real
+
+    monkeypatch.setattr(user_ports, "user_json", lambda user: {**real(user), **extra})
+    assert client.get("/api/users/me", headers=headers).status_code == 200
+    drain(client, app)
+    migration_of(app).counter.flush()
+
+    assert [mismatch.diff for mismatch in stored_mismatches(session)] == expected
+    assert stats_of(session, ME).shadow_compared == 1
 
 
 def test_only_safe_methods_are_shadowed(build: Build, accounts: Accounts, session: Session) -> None:
@@ -175,17 +209,22 @@ def test_sample_rate_zero_shadows_nothing(build: Build, accounts: Accounts, sess
 def test_shadow_calls_beyond_the_limit_are_skipped_and_counted(
     build: Build, accounts: Accounts, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    app, client = build(shadow_max_concurrent=1, **SHADOW_ME)
+    app, client = build(shadow_max_concurrent=1, shadow_timeout=30.0, **SHADOW_ME)
     headers = accounts.headers(accounts.create("busy@example.com"))
     from datalab.legacy_json import user_json as real
 
-    def slow(user: User) -> dict[str, Any]:
-        time.sleep(0.3)
+    release = threading.Event()
+
+    def held(user: User) -> dict[str, Any]:
+        release.wait(timeout=30)  # the first shadow call stays under way until both requests are in
         return real(user)
 
-    monkeypatch.setattr(user_ports, "user_json", slow)
-    for _ in range(2):
-        assert client.get("/api/users/me", headers=headers).status_code == 200
+    monkeypatch.setattr(user_ports, "user_json", held)
+    try:
+        for _ in range(2):
+            assert client.get("/api/users/me", headers=headers).status_code == 200
+    finally:
+        release.set()
     drain(client, app)
     migration_of(app).counter.flush()
 
