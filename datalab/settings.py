@@ -70,6 +70,18 @@ class Settings(BaseSettings):
     data_source_deny_networks: str = ""
     connector_threads: int = Field(8, ge=1, le=200)
 
+    # --- query guards (issue 11): what a read-only query may call, and which accounts may run one.
+    query_extra_functions: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Functions to allow beyond the built-in read-only list, per dialect "
+        '(JSON: {"postgresql": ["my_fn"], "mysql": ["mydb.fn"]}); the hard refusal list still wins.',
+    )
+    data_source_allow_privileged: bool = Field(
+        False,
+        description="UNSAFE: let sources connect as superusers or accounts with file, process or "
+        "server-program rights, which can read server files whatever the query guard does.",
+    )
+
     # --- edges (issue 6): settings for middleware, rate limits, health, metrics go here.
     log_format: Literal["json", "console"] | None = None
     cors_origins: CommaList = []
@@ -121,6 +133,14 @@ class Settings(BaseSettings):
                 ipaddress.ip_network(item, strict=False)
             except ValueError:
                 raise ValueError(f"{item!r} is not a network in CIDR form such as 10.0.0.0/8") from None
+        return value
+
+    @field_validator("query_extra_functions")
+    @classmethod
+    def _known_dialects(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        unknown = set(value) - {"postgresql", "mysql", "sqlite", "duckdb"}
+        if unknown:
+            raise ValueError(f"QUERY_EXTRA_FUNCTIONS: unknown dialect(s) {sorted(unknown)}")
         return value
 
     @model_validator(mode="after")

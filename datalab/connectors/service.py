@@ -43,6 +43,7 @@ STATUS_OF_CODE = {
     "QUERY_REFUSED": 403,
     "HOST_REFUSED": 403,
     "PATH_REFUSED": 403,
+    "PRIVILEGED_ACCOUNT": 403,
     "TIMEOUT": 504,
 }
 UPSTREAM_STATUS = 502
@@ -73,6 +74,7 @@ def limits_from(settings: Settings) -> Limits:
     endpoints: tuple[tuple[str, int], ...] = ()
     databases: tuple[tuple[str, int, str], ...] = ()
     files: tuple[Path, ...] = ()
+    own_postgres_url = own_role = ""
     if backend == "sqlite":
         if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
             files = (Path(url.database).resolve(),)
@@ -80,6 +82,9 @@ def limits_from(settings: Settings) -> Limits:
         port = url.port or DEFAULT_PORTS.get(backend, 5432)
         endpoints = ((url.host, port),)
         databases = ((url.host, port, url.database or ""),)
+        own_role = url.username or ""
+        if backend.startswith("postgres"):
+            own_postgres_url = url.render_as_string(hide_password=False)
     return Limits(
         query_timeout_s=settings.query_timeout_s,
         max_rows=settings.query_max_rows,
@@ -91,6 +96,10 @@ def limits_from(settings: Settings) -> Limits:
         own_endpoints=endpoints,
         own_files=files,
         own_databases=databases,
+        own_postgres_url=own_postgres_url,
+        own_role=own_role,
+        extra_functions={d: frozenset(names) for d, names in settings.query_extra_functions.items()},
+        allow_privileged=settings.data_source_allow_privileged,
     )
 
 

@@ -22,6 +22,9 @@ from tests.datalab.connectors.rest_server import RestServer
 
 SOURCE_DB = "datalab_src_a"
 MYSQL_READER = ("datalab_src_a_reader", "Reader-Pass-1")
+# A plain login role (no superuser, no file roles) with every privilege on the source's tables:
+# the read-only guards, not the grants, must stop writes.
+PG_READER = ("datalab_src_a_reader", "Reader-Pass-1")
 LOOPBACK = ("127.0.0.0/8", "::1/128")
 
 _PG_SCHEMA = """
@@ -106,7 +109,8 @@ def strict_limits(limits: Limits) -> Limits:
     return replace(limits, allow_networks=())
 
 
-def _pg_admin(dbname: str = "postgres") -> Any:
+def pg_admin(dbname: str = "postgres") -> Any:
+    """An autocommit connection as the postgres superuser, to set up and inspect sources."""
     conn = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname=dbname, connect_timeout=3)
     conn.autocommit = True
     return conn
@@ -116,25 +120,32 @@ def _pg_admin(dbname: str = "postgres") -> Any:
 def pg_source() -> Iterator[dict[str, Any]]:
     """A fresh PostgreSQL database with customers and orders; its connector config."""
     try:
-        admin = _pg_admin()
+        admin = pg_admin()
     except psycopg2.OperationalError:
         pytest.skip("PostgreSQL does not answer on 127.0.0.1:5432")
     with admin.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS {SOURCE_DB} WITH (FORCE)")
         cur.execute(f"CREATE DATABASE {SOURCE_DB}")
-    source = _pg_admin(SOURCE_DB)
+        cur.execute(f"DROP ROLE IF EXISTS {PG_READER[0]}")
+        cur.execute(f"CREATE ROLE {PG_READER[0]} LOGIN PASSWORD %s", (PG_READER[1],))
+    source = pg_admin(SOURCE_DB)
     with source.cursor() as cur:
         cur.execute(_PG_SCHEMA)
+        cur.execute(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {PG_READER[0]}")
+        cur.execute(f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {PG_READER[0]}")
+        cur.execute(f"GRANT CREATE ON SCHEMA public TO {PG_READER[0]}")
     source.close()
-    yield {"host": "127.0.0.1", "port": 5432, "database": SOURCE_DB, "username": "postgres", "password": ""}
+    user, password = PG_READER
+    yield {"host": "127.0.0.1", "port": 5432, "database": SOURCE_DB, "username": user, "password": password}
     with admin.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS {SOURCE_DB} WITH (FORCE)")
+        cur.execute(f"DROP ROLE IF EXISTS {PG_READER[0]}")
     admin.close()
 
 
 def pg_counts() -> dict[str, int]:
     """Row counts of the PostgreSQL source, read by the admin, not by the connector."""
-    conn = _pg_admin(SOURCE_DB)
+    conn = pg_admin(SOURCE_DB)
     with conn.cursor() as cur:
         cur.execute(
             "SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM orders),"
@@ -146,7 +157,8 @@ def pg_counts() -> dict[str, int]:
     return {"customers": row[0], "orders": row[1], "counter": row[2], "tables": row[3]}
 
 
-def _mysql_admin(database: str | None = None) -> pymysql.connections.Connection[Any]:
+def mysql_admin(database: str | None = None) -> pymysql.connections.Connection[Any]:
+    """An autocommit connection as MariaDB root, to set up and inspect sources."""
     return pymysql.connect(
         host="127.0.0.1",
         port=3306,
@@ -162,7 +174,7 @@ def _mysql_admin(database: str | None = None) -> pymysql.connections.Connection[
 def mysql_source() -> Iterator[dict[str, Any]]:
     """A fresh MariaDB database and a reader account with a password; its connector config."""
     try:
-        admin = _mysql_admin()
+        admin = mysql_admin()
     except pymysql.MySQLError:
         pytest.skip("MariaDB does not answer on 127.0.0.1:3306")
     user, password = MYSQL_READER
@@ -185,7 +197,7 @@ def mysql_source() -> Iterator[dict[str, Any]]:
 
 def mysql_counts() -> dict[str, int]:
     """Row and table counts of the MariaDB source, read by the admin."""
-    conn = _mysql_admin(SOURCE_DB)
+    conn = mysql_admin(SOURCE_DB)
     with conn.cursor() as cur:
         cur.execute(
             "SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM orders),"

@@ -118,6 +118,8 @@ UNPARSEABLE = ["SELEC 1", "SELECT FROM WHERE", "DELETE", ")", "SELECT 'untermina
 @pytest.mark.parametrize("dialect", DIALECTS)
 @pytest.mark.parametrize("sql", READS)
 def test_reads_pass(sql: str, dialect: str) -> None:
+    if dialect == "duckdb":  # a csv/json source has one table, `data`
+        sql = sql.replace("customers", "data").replace("orders", "data")
     assert check_read_only(sql, dialect).rstrip(";").strip()
 
 
