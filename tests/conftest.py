@@ -13,6 +13,7 @@ contract tests must see.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
@@ -55,6 +56,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if os.environ.get("CI") and _skipped and exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         print(f"\nCI forbids skipped tests; {len(_skipped)} skipped: {', '.join(_skipped[:5])}")  # noqa: T201
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _source_accounts_dropped() -> Iterator[None]:
+    """Drop the PostgreSQL and MariaDB sources (and their reader accounts) tests/sources.py made."""
+    yield
+    if "tests.sources" in sys.modules:
+        sys.modules["tests.sources"].drop_source_accounts()
 
 
 @pytest.fixture(scope="session")

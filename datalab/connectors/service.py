@@ -47,6 +47,9 @@ STATUS_OF_CODE = {
     "TIMEOUT": 504,
 }
 UPSTREAM_STATUS = 502
+# Failures a connection test answers as a refusal (v1: 403) rather than as success=false:
+# the source answered, but this server will not use it as configured.
+REFUSED_ON_TEST = frozenset({"PRIVILEGED_ACCOUNT"})
 
 
 class SourceFailed(DomainError):
