@@ -24,12 +24,14 @@ PRIVILEGED_MESSAGE = (
     "This account is privileged ({why}); connect as a read-only role with SELECT rights only."
 )
 _PG_FILE_ROLES = ("pg_read_server_files", "pg_write_server_files", "pg_execute_server_program")
-_PG_ACCOUNT = (
-    "SELECT current_database(), current_user, (SELECT system_identifier FROM pg_control_system()),"
-    " r.rolsuper, "
-    + ", ".join(f"pg_has_role(current_user, '{role}', 'MEMBER')" for role in _PG_FILE_ROLES)
-    + " FROM pg_roles r WHERE r.rolname = current_user"
-)
+_PG_ACCOUNT = """
+SELECT current_database(), current_user, (SELECT system_identifier FROM pg_control_system()),
+       r.rolsuper,
+       pg_has_role(current_user, 'pg_read_server_files', 'MEMBER'),
+       pg_has_role(current_user, 'pg_write_server_files', 'MEMBER'),
+       pg_has_role(current_user, 'pg_execute_server_program', 'MEMBER')
+FROM pg_roles r WHERE r.rolname = current_user
+"""
 _MYSQL_PRIVILEGES = ("ALL PRIVILEGES", "FILE", "SUPER", "PROCESS")
 _GLOBAL_GRANT = re.compile(r"^GRANT (.+?) ON \*\.\* TO ", re.IGNORECASE)
 # system_identifier of the app's own PostgreSQL, by URL; looked up once per process.
@@ -80,7 +82,9 @@ def check_postgres_account(cur: Any, limits: Limits) -> None:
     if limits.allow_privileged:
         return
     reasons = ["superuser"] if superuser else []
-    reasons += [f"member of {role}" for role, member in zip(_PG_FILE_ROLES, file_roles, strict=True) if member]
+    reasons += [
+        f"member of {role}" for role, member in zip(_PG_FILE_ROLES, file_roles, strict=True) if member
+    ]
     if reasons:
         raise ConnectorError("PRIVILEGED_ACCOUNT", PRIVILEGED_MESSAGE.format(why=", ".join(reasons)))
 

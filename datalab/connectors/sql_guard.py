@@ -13,10 +13,9 @@ import re
 from collections.abc import Iterable
 
 import sqlglot
-from sqlglot import exp
+from sqlglot import TokenType, exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import SqlglotError
-from sqlglot.tokens import TokenType
 
 from datalab.connectors import sql_rules
 from datalab.connectors.base import ConnectorError
@@ -60,7 +59,7 @@ def check_read_only(sql: str, dialect: str, extra_functions: Iterable[str] = ())
     return sql.strip().rstrip(";").rstrip()
 
 
-def _parse(sql: str, dialect: str) -> tuple[exp.Expression, str]:
+def _parse(sql: str, dialect: str) -> tuple[exp.Expr, str]:
     read = Dialect.get_or_raise(_SQLGLOT[dialect])
     try:
         tokens = read.tokenize(sql)
@@ -93,7 +92,7 @@ def _parse(sql: str, dialect: str) -> tuple[exp.Expression, str]:
     return statement, text
 
 
-def _check_tree(statement: exp.Expression, text: str, dialect: str, extra: frozenset[str]) -> None:
+def _check_tree(statement: exp.Expr, text: str, dialect: str, extra: frozenset[str]) -> None:
     for node in statement.walk():
         check_node(node, dialect)
         if isinstance(node, exp.Func):
@@ -102,7 +101,7 @@ def _check_tree(statement: exp.Expression, text: str, dialect: str, extra: froze
             _check_relation(node, dialect)
 
 
-def _name_of(ident: exp.Expression, dialect: str) -> str:
+def _name_of(ident: exp.Expr, dialect: str) -> str:
     if isinstance(ident, exp.Identifier):
         quoted = "`" if dialect == "mysql" else '"'
         raw = quoted + ident.this.replace(quoted, quoted * 2) + quoted if ident.quoted else ident.this
@@ -144,7 +143,7 @@ def _check_function(node: exp.Func, text: str, dialect: str, extra: frozenset[st
         raise _refuse(f"The function {shown}() is not allowed in read-only queries.")
 
 
-def _qualifier(node: exp.Expression, dialect: str) -> str:
+def _qualifier(node: exp.Expr, dialect: str) -> str:
     if isinstance(node, exp.Identifier | exp.Column) and not (isinstance(node, exp.Column) and node.table):
         return _name_of(node, dialect)
     if dialect == "duckdb":
@@ -169,7 +168,7 @@ def _check_relation(table: exp.Table, dialect: str) -> None:
 
 def _cte_in_scope(table: exp.Table, name: str, dialect: str) -> bool:
     """Say whether an unqualified `name` at `table` refers to a WITH query rather than a relation."""
-    child: exp.Expression = table
+    child: exp.Expr = table
     node = table.parent
     while node is not None:
         if isinstance(node, exp.CTE) and isinstance(node.parent, exp.With):
@@ -180,7 +179,9 @@ def _cte_in_scope(table: exp.Table, name: str, dialect: str) -> bool:
             if any(_name_of(c.args["alias"].this, dialect) == name for c in ctes[:upto]):
                 return True
             owner = node.parent.parent  # the query the WITH belongs to: its other CTEs are not in scope
-            child, node = owner, owner.parent if owner is not None else None
+            if owner is None:
+                return False
+            child, node = owner, owner.parent
             continue
         with_ = node.args.get("with_") if isinstance(node, exp.Query) else None
         if isinstance(with_, exp.With) and child is not with_:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from sqlglot.tokens import Token, TokenType
+from sqlglot import Token, TokenType
 
 from datalab.connectors.base import ConnectorError
 

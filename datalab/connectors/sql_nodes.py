@@ -10,7 +10,7 @@ from sqlglot import exp
 
 from datalab.connectors.base import ConnectorError
 
-_ALLOWED: tuple[type[exp.Expression], ...] = (
+_ALLOWED: tuple[type[exp.Expr], ...] = (
     # Query structure.
     exp.Select,
     exp.Union,
@@ -98,14 +98,14 @@ _ALLOWED: tuple[type[exp.Expression], ...] = (
 )
 # Operators are allowed as a family (arithmetic, comparison, logic, concatenation, JSON access);
 # each is a built-in operator on values. (MySQL's `:=` is refused below: it assigns a variable.)
-_OPERATORS: tuple[type[exp.Expression], ...] = (exp.Binary, exp.Predicate)
+_OPERATORS: tuple[type[exp.Expr], ...] = (exp.Binary, exp.Predicate)
 
 
 def _refuse(message: str) -> ConnectorError:
     return ConnectorError("QUERY_REFUSED", message)
 
 
-def check_node(node: exp.Expression, dialect: str) -> None:
+def check_node(node: exp.Expr, dialect: str) -> None:
     """Refuse a node that is not plain read-only syntax (Func nodes are checked by name elsewhere)."""
     if isinstance(node, exp.Into):
         raise _refuse("SELECT INTO is not allowed: queries are read-only.")

@@ -49,7 +49,9 @@ def test_deeply_nested_sql_is_a_403_with_one_log_line(
 ) -> None:
     source_id = add_source(client, analyst_headers, source_type, configs[source_type])
     with caplog.at_level(logging.WARNING):
-        response = client.post(f"{URL}/{source_id}/query", json={"query": DEEP[kind]}, headers=analyst_headers)
+        response = client.post(
+            f"{URL}/{source_id}/query", json={"query": DEEP[kind]}, headers=analyst_headers
+        )
     error = error_of(response, 403, "QUERY_REFUSED")
     assert "nests" in error["message"]
     [entry] = audit_entries(session, "data_source.query")

@@ -15,7 +15,11 @@ def test_privileged_account_is_a_failed_test_200(
     client: TestClient, user_headers: dict[str, str], source_type: str, account: str
 ) -> None:
     config = postgres_source() if source_type == "postgresql" else mysql_source()
-    body = {"name": "privileged", "type": source_type, "config": {**config, "username": account, "password": ""}}
+    body = {
+        "name": "privileged",
+        "type": source_type,
+        "config": {**config, "username": account, "password": ""},
+    }
     created = client.post(URL, json=body, headers=user_headers)
     assert created.status_code == 201, created.text
 

@@ -3,6 +3,10 @@
 Each dialect's tables run against the real test sources (customers, orders; DuckDB's `data`).
 """
 
+# Hostile SQL is built here on purpose (S608), names targets under /tmp that must stay absent
+# (S108), and keeps each statement on one line so it reads as an attacker would send it (E501).
+# ruff: noqa: S608, S108, E501
+
 from __future__ import annotations
 
 # Legitimate analytic queries: joins, CTEs, windows, aggregates, JSON, date math, CASE, casts.
@@ -48,7 +52,7 @@ LEGIT: dict[str, list[str]] = {
         "SELECT c.id FROM customers c LEFT JOIN orders o ON o.customer_id = c.id WHERE o.id IS NULL",
         "SELECT id FROM customers FULL OUTER JOIN orders USING (id)",
         "SELECT pg_catalog.upper(email) FROM public.customers",
-        "SELECT \"name\", \"Customers\".id FROM customers AS \"Customers\"",
+        'SELECT "name", "Customers".id FROM customers AS "Customers"',
         "SELECT array_length(ARRAY[1, 2], 1), (ARRAY[1, 2])[1], ARRAY[1] || 2",
         "SELECT md5(email), encode(sha256(email::bytea), 'hex') FROM customers",
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'",
@@ -125,7 +129,7 @@ LEGIT: dict[str, list[str]] = {
         "SELECT * FROM orders ORDER BY amount DESC LIMIT 2 OFFSET 1",
         "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 5) SELECT sum(n) FROM r",
         "SELECT c.id FROM customers c LEFT JOIN orders o ON o.customer_id = c.id WHERE o.id IS NULL",
-        "SELECT \"name\", [id], `email` FROM customers",
+        'SELECT "name", [id], `email` FROM customers',
         "SELECT name FROM sqlite_master WHERE type = 'table'",
         "SELECT customer_id, count(*) FROM orders GROUP BY customer_id HAVING count(*) > 1",
         "SELECT rank() OVER w, dense_rank() OVER w FROM orders WINDOW w AS (ORDER BY amount)",

@@ -37,7 +37,9 @@ def pg_roles(pg_source: dict[str, Any]) -> Iterator[dict[str, str]]:
     with admin.cursor() as cur:
         cur.execute(f"CREATE ROLE {group} IN ROLE pg_read_server_files")
         for kind, name in names.items():
-            cur.execute(f"CREATE ROLE {name} LOGIN PASSWORD %s {PG_ROLES[kind].format(group=group)}", (PASSWORD,))
+            cur.execute(
+                f"CREATE ROLE {name} LOGIN PASSWORD %s {PG_ROLES[kind].format(group=group)}", (PASSWORD,)
+            )
     yield names
     with admin.cursor() as cur:
         for name in [*names.values(), group]:
@@ -93,7 +95,9 @@ def test_privileged_mysql_accounts_refused(
     _refused_everywhere("mysql", config, limits)
 
 
-def test_root_and_postgres_refused(pg_source: dict[str, Any], mysql_source: dict[str, Any], limits: Limits) -> None:
+def test_root_and_postgres_refused(
+    pg_source: dict[str, Any], mysql_source: dict[str, Any], limits: Limits
+) -> None:
     _refused_everywhere("postgresql", {**pg_source, "username": "postgres", "password": ""}, limits)
     _refused_everywhere("mysql", {**mysql_source, "username": "root", "password": ""}, limits)
 
@@ -114,7 +118,9 @@ def test_operator_may_allow_privileged_accounts(
             connector.close()
 
 
-def test_read_only_roles_connect(pg_source: dict[str, Any], mysql_source: dict[str, Any], limits: Limits) -> None:
+def test_read_only_roles_connect(
+    pg_source: dict[str, Any], mysql_source: dict[str, Any], limits: Limits
+) -> None:
     for source_type, config in [("postgresql", pg_source), ("mysql", mysql_source)]:
         connector = open_connector(source_type, config, limits)
         try:

@@ -69,7 +69,9 @@ def test_hostile_statements_refused_and_nothing_changes(
     assert wrong == []
     assert _snapshot(dialect, data_dir) == before
     # Proof the guard (not the database) refused: the database's answer would name no function.
-    with pytest.raises(ConnectorError, match=r"pg_read_file\(\)|load_file\(\)|load_extension\(\)|read_csv\(\)"):
+    with pytest.raises(
+        ConnectorError, match=r"pg_read_file\(\)|load_file\(\)|load_extension\(\)|read_csv\(\)"
+    ):
         connector.query(HOSTILE[dialect][0], 5)
 
 
@@ -79,10 +81,14 @@ def test_hostile_statements_refused_and_nothing_changes(
         ("postgresql", "SELECT U&\"pg\\005fread\\005ffile\"('/etc/passwd')", "pg_read_file"),
         ("postgresql", "SELECT U&\"lo\\005fimport\"('/etc/passwd')", "lo_import"),
         ("postgresql", "SELECT U&\"set\\005fconfig\"('work_mem', '1GB', false)", "set_config"),
-        ("postgresql", "SELECT U&\"pg\\005fterminate\\005fbackend\"(1)", "pg_terminate_backend"),
+        ("postgresql", 'SELECT U&"pg\\005fterminate\\005fbackend"(1)', "pg_terminate_backend"),
         ("postgresql", "SELECT * FROM U&\"pg\\005fls\\005fdir\"('.')", "pg_ls_dir"),
         ("postgresql", "SELECT U&\"pg!005fls!005fdir\" UESCAPE '!'('.')", "pg_ls_dir"),
-        ("postgresql", "SELECT pg_create_physical_replication_slot('s')", "pg_create_physical_replication_slot"),
+        (
+            "postgresql",
+            "SELECT pg_create_physical_replication_slot('s')",
+            "pg_create_physical_replication_slot",
+        ),
         ("postgresql", "SELECT pg_replication_origin_create('o')", "pg_replication_origin_create"),
         ("postgresql", "SELECT pg_stat_reset()", "pg_stat_reset"),
         ("postgresql", "SELECT pg_logical_emit_message(true, 'p', 'x')", "pg_logical_emit_message"),
@@ -141,9 +147,13 @@ def test_deep_nesting_refused_with_one_log_line(
 
 
 @pytest.mark.parametrize(
-    ("dialect", "sql"), [(d, sql) for d, queries in LEGIT.items() for sql in queries], ids=lambda v: str(v)[:50]
+    ("dialect", "sql"),
+    [(d, sql) for d, queries in LEGIT.items() for sql in queries],
+    ids=lambda v: str(v)[:50],
 )
-def test_legitimate_analytics_still_answered(connect: Callable[[str], Connector], dialect: str, sql: str) -> None:
+def test_legitimate_analytics_still_answered(
+    connect: Callable[[str], Connector], dialect: str, sql: str
+) -> None:
     result = connect(dialect).query(sql, 5)
     assert result.columns
 
