@@ -25,6 +25,9 @@ import pytest
 # Per test process: the servers are shared, and one run must not drop another run's source.
 SOURCE_DB = f"datalab_src_b_{os.getpid()}"
 READER = (f"{SOURCE_DB}_reader", "Reader-Pass-2")
+# Privileged accounts the query guards must refuse: a PostgreSQL superuser that is not the app's
+# own role (which is refused for being the app's), and MariaDB's root.
+PRIVILEGED = {"postgresql": (f"{SOURCE_DB}_super", "Super-Pass-4"), "mysql": ("root", "")}
 API_TOKEN = "Api-Token-Plaintext-Secret"
 CUSTOMERS = [
     {"id": 1, "email": "ada@example.com", "name": "Ada"},
@@ -52,6 +55,9 @@ def postgres_source() -> dict[str, Any]:
         cur.execute(f"CREATE DATABASE {SOURCE_DB}")
         cur.execute(f"DROP ROLE IF EXISTS {user}")
         cur.execute(f"CREATE ROLE {user} LOGIN PASSWORD %s", (password,))
+        superuser, super_password = PRIVILEGED["postgresql"]
+        cur.execute(f"DROP ROLE IF EXISTS {superuser}")
+        cur.execute(f"CREATE ROLE {superuser} SUPERUSER LOGIN PASSWORD %s", (super_password,))
     admin.close()
     with postgres_connection() as conn, conn.cursor() as cur:
         cur.execute(
@@ -94,6 +100,12 @@ def mysql_source() -> dict[str, Any]:
     return {"host": "127.0.0.1", "port": 3306, "database": SOURCE_DB, "username": user, "password": password}
 
 
+def privileged_config(source_type: str, config: dict[str, Any]) -> dict[str, Any]:
+    """Return `config` connecting as the source server's privileged account instead of the reader."""
+    username, password = PRIVILEGED[source_type]
+    return {**config, "username": username, "password": password}
+
+
 def drop_source_accounts() -> None:
     """Drop the source databases and their accounts on both servers, where they answer."""
     user = READER[0]
@@ -108,6 +120,7 @@ def drop_source_accounts() -> None:
         with admin.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS {SOURCE_DB} WITH (FORCE)")
             cur.execute(f"DROP ROLE IF EXISTS {user}")
+            cur.execute(f"DROP ROLE IF EXISTS {PRIVILEGED['postgresql'][0]}")
         admin.close()
     try:
         conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", connect_timeout=3)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from datalab.settings import Settings
 from tests.helpers import audit_entries, error_of
-from tests.sources import mysql_source, postgres_source, write_files
+from tests.sources import mysql_source, postgres_source, privileged_config, write_files
 
 URL = "/api/v1/data-sources"
 # Within the API's 10,000-character limit on a query.
@@ -74,16 +74,15 @@ def test_unicode_escaped_file_read_refused_naming_the_function(
     assert entry.details["error_code"] == "QUERY_REFUSED"
 
 
-@pytest.mark.parametrize(("source_type", "account"), [("postgresql", "postgres"), ("mysql", "root")])
+@pytest.mark.parametrize("source_type", ["postgresql", "mysql"])
 def test_privileged_account_refused_by_test_schema_and_query(
     client: TestClient,
     session: Session,
     configs: dict[str, dict[str, Any]],
     analyst_headers: dict[str, str],
     source_type: str,
-    account: str,
 ) -> None:
-    config = {**configs[source_type], "username": account, "password": ""}
+    config = privileged_config(source_type, configs[source_type])
     source_id = add_source(client, analyst_headers, source_type, config)
 
     tested = client.post(f"{URL}/{source_id}/test", headers=analyst_headers)
