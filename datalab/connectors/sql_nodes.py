@@ -35,6 +35,9 @@ _ALLOWED: tuple[type[exp.Expr], ...] = (
     exp.Window,
     exp.WindowSpec,
     exp.Lateral,
+    exp.TableSample,
+    exp.Comprehension,
+    exp.Introducer,
     exp.Table,
     exp.TableAlias,
     exp.Alias,
@@ -114,6 +117,9 @@ def check_node(node: exp.Expr, dialect: str) -> None:
     if isinstance(node, exp.DataType) and node.this == exp.DataType.Type.USERDEFINED:
         # A type the server resolves by name: a domain or extension type (lo...) may run its own code.
         raise _refuse(f"Casts to the type {node.sql()} are not allowed; use a built-in type.")
+    if isinstance(node, exp.Operator):
+        # OPERATOR(schema.op) names an operator, and with it the function behind it, in any schema.
+        raise _refuse("OPERATOR(...) is not allowed in read-only queries; write the operator itself.")
     if isinstance(node, exp.PropertyEQ) and dialect == "mysql":
         raise _refuse("Assignments (:=) are not allowed in read-only queries.")
     if isinstance(node, (exp.Func, *_ALLOWED)):

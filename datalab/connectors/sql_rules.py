@@ -31,6 +31,7 @@ SYNTAX_FUNCTIONS = frozenset(
         "Ceil",
         "Floor",
         "Coalesce",
+        "Concat",
         "CurrentDate",
         "CurrentTime",
         "CurrentTimestamp",
