@@ -187,3 +187,26 @@ def test_other_role_reads_another_database_of_the_app_server(
         assert connector.query("SELECT count(*) AS n FROM customers", 1).rows == [{"n": 3}]
     finally:
         connector.close()
+
+
+def test_mysql_file_privilege_through_a_default_role_refused(
+    mysql_source: dict[str, Any], limits: Limits
+) -> None:
+    user, role = f"{SOURCE_DB}_via_role", f"{SOURCE_DB}_file_role"
+    admin = mysql_admin()
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f"DROP USER IF EXISTS '{user}'@'%'")
+            cur.execute(f"DROP ROLE IF EXISTS {role}")
+            cur.execute(f"CREATE ROLE {role}")
+            cur.execute(f"GRANT FILE ON *.* TO {role}")
+            cur.execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY '{PASSWORD}'")
+            cur.execute(f"GRANT SELECT ON {SOURCE_DB}.* TO '{user}'@'%'")
+            cur.execute(f"GRANT {role} TO '{user}'@'%'")
+            cur.execute(f"SET DEFAULT ROLE {role} FOR '{user}'@'%'")
+        _refused_everywhere("mysql", {**mysql_source, "username": user, "password": PASSWORD}, limits)
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f"DROP USER IF EXISTS '{user}'@'%'")
+            cur.execute(f"DROP ROLE IF EXISTS {role}")
+        admin.close()
