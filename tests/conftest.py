@@ -13,6 +13,7 @@ contract tests must see.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
@@ -63,6 +64,14 @@ def no_settings_in_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """No setting comes from the environment, so a test sees only the values it passes."""
     for name in variables(Settings):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _source_accounts_dropped() -> Iterator[None]:
+    """Drop the PostgreSQL and MariaDB sources (and their reader accounts) tests/sources.py made."""
+    yield
+    if "tests.sources" in sys.modules:
+        sys.modules["tests.sources"].drop_source_accounts()
 
 
 @pytest.fixture(scope="session")

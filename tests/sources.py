@@ -1,12 +1,15 @@
 """Real data sources for the connection route tests: databases, files and a REST API on 127.0.0.1.
 
 Each helper builds its source from scratch and returns the config a data source needs.
-PostgreSQL and MariaDB get a database of their own (`datalab_src_b`), never the app's.
+PostgreSQL and MariaDB get a database of their own (`datalab_src_b_<pid>`), never the app's,
+read through a plain account made for it (a superuser or root would be refused as privileged);
+`drop_source_accounts` removes both at the end of the session.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -19,7 +22,12 @@ import psycopg2
 import pymysql
 import pytest
 
-SOURCE_DB = "datalab_src_b"
+# Per test process: the servers are shared, and one run must not drop another run's source.
+SOURCE_DB = f"datalab_src_b_{os.getpid()}"
+READER = (f"{SOURCE_DB}_reader", "Reader-Pass-2")
+# Privileged accounts the query guards must refuse: a PostgreSQL superuser that is not the app's
+# own role (which is refused for being the app's), and MariaDB's root.
+PRIVILEGED = {"postgresql": (f"{SOURCE_DB}_super", "Super-Pass-4"), "mysql": ("root", "")}
 API_TOKEN = "Api-Token-Plaintext-Secret"
 CUSTOMERS = [
     {"id": 1, "email": "ada@example.com", "name": "Ada"},
@@ -41,9 +49,15 @@ def postgres_source() -> dict[str, Any]:
     except psycopg2.OperationalError:
         pytest.skip("PostgreSQL does not answer on 127.0.0.1:5432")
     admin.autocommit = True
+    user, password = READER
     with admin.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS {SOURCE_DB} WITH (FORCE)")
         cur.execute(f"CREATE DATABASE {SOURCE_DB}")
+        cur.execute(f"DROP ROLE IF EXISTS {user}")
+        cur.execute(f"CREATE ROLE {user} LOGIN PASSWORD %s", (password,))
+        superuser, super_password = PRIVILEGED["postgresql"]
+        cur.execute(f"DROP ROLE IF EXISTS {superuser}")
+        cur.execute(f"CREATE ROLE {superuser} SUPERUSER LOGIN PASSWORD %s", (super_password,))
     admin.close()
     with postgres_connection() as conn, conn.cursor() as cur:
         cur.execute(
@@ -51,7 +65,10 @@ def postgres_source() -> dict[str, Any]:
             " joined date DEFAULT '2024-01-31', balance numeric(10, 2) DEFAULT 12.50)"
         )
         cur.execute(_ROWS_SQL)
-    return {"host": "127.0.0.1", "port": 5432, "database": SOURCE_DB, "username": "postgres", "password": ""}
+        # Every privilege on the table: the read-only guards, not the grants, must stop writes.
+        cur.execute(f"GRANT ALL ON customers TO {user}")
+        cur.execute(f"GRANT CREATE ON SCHEMA public TO {user}")
+    return {"host": "127.0.0.1", "port": 5432, "database": SOURCE_DB, "username": user, "password": password}
 
 
 def postgres_connection() -> Any:
@@ -65,9 +82,13 @@ def mysql_source() -> dict[str, Any]:
         admin = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", connect_timeout=3)
     except pymysql.err.OperationalError:
         pytest.skip("MariaDB does not answer on 127.0.0.1:3306")
+    user, password = READER
     with admin.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS {SOURCE_DB}")
         cur.execute(f"CREATE DATABASE {SOURCE_DB}")
+        cur.execute(f"DROP USER IF EXISTS '{user}'@'%'")
+        cur.execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'")
+        cur.execute(f"GRANT ALL PRIVILEGES ON {SOURCE_DB}.* TO '{user}'@'%'")
         cur.execute(f"USE {SOURCE_DB}")
         cur.execute(
             "CREATE TABLE customers (id INT PRIMARY KEY, email VARCHAR(200) NOT NULL UNIQUE,"
@@ -76,7 +97,39 @@ def mysql_source() -> dict[str, Any]:
         cur.execute(_ROWS_SQL)
     admin.commit()
     admin.close()
-    return {"host": "127.0.0.1", "port": 3306, "database": SOURCE_DB, "username": "root", "password": ""}
+    return {"host": "127.0.0.1", "port": 3306, "database": SOURCE_DB, "username": user, "password": password}
+
+
+def privileged_config(source_type: str, config: dict[str, Any]) -> dict[str, Any]:
+    """Return `config` connecting as the source server's privileged account instead of the reader."""
+    username, password = PRIVILEGED[source_type]
+    return {**config, "username": username, "password": password}
+
+
+def drop_source_accounts() -> None:
+    """Drop the source databases and their accounts on both servers, where they answer."""
+    user = READER[0]
+    try:
+        admin = psycopg2.connect(
+            host="127.0.0.1", port=5432, user="postgres", dbname="postgres", connect_timeout=3
+        )
+    except psycopg2.OperationalError:
+        pass
+    else:
+        admin.autocommit = True
+        with admin.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {SOURCE_DB} WITH (FORCE)")
+            cur.execute(f"DROP ROLE IF EXISTS {user}")
+            cur.execute(f"DROP ROLE IF EXISTS {PRIVILEGED['postgresql'][0]}")
+        admin.close()
+    try:
+        conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", connect_timeout=3)
+    except pymysql.err.OperationalError:
+        return
+    with conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {SOURCE_DB}")
+        cur.execute(f"DROP USER IF EXISTS '{user}'@'%'")
+    conn.close()
 
 
 def mysql_count(table: str = "customers") -> int:

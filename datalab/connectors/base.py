@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,6 +24,14 @@ class Limits:
     own_files: tuple[Path, ...] = ()
     # (host, port, database name) of the application's own databases: refused even when allowed.
     own_databases: tuple[tuple[str, int, str], ...] = ()
+    # The app's own PostgreSQL (URL with its credentials, to read its system_identifier) and role:
+    # on that server the app's database and role are refused however the host is spelled.
+    own_postgres_url: str = field(default="", repr=False)
+    own_role: str = ""
+    # Functions an operator allows beyond the built-in list, per dialect (QUERY_EXTRA_FUNCTIONS).
+    extra_functions: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # DATA_SOURCE_ALLOW_PRIVILEGED: let superusers and file/process-capable accounts connect.
+    allow_privileged: bool = False
     # A csv/json file is loaded whole into an in-memory engine; bigger files are refused.
     max_file_bytes: int = 100 * 1024 * 1024
 
@@ -81,7 +90,8 @@ class ConnectorError(Exception):
     """A failure a user can act on; `message` is safe to show (no internals, no secrets).
 
     `code` is stable: BAD_CREDENTIALS, UNREACHABLE, TIMEOUT, NO_SUCH_DATABASE,
-    QUERY_REFUSED, QUERY_FAILED, HOST_REFUSED, PATH_REFUSED, RESPONSE_TOO_LARGE, BAD_RESPONSE.
+    QUERY_REFUSED, QUERY_FAILED, HOST_REFUSED, PATH_REFUSED, RESPONSE_TOO_LARGE, BAD_RESPONSE,
+    PRIVILEGED_ACCOUNT.
     """
 
     def __init__(self, code: str, message: str) -> None:

@@ -10,6 +10,7 @@ import pymysql
 import pymysql.cursors
 
 from datalab.connectors import sql_guard
+from datalab.connectors.accounts import check_mysql_account
 from datalab.connectors.base import ConnectorError, Limits, QueryResult, SchemaInfo, TestResult
 from datalab.connectors.mysql_schema import read_schema
 from datalab.connectors.network import check_database, checked_address
@@ -99,6 +100,10 @@ class MySQLConnector:
                     cur.execute("SET SESSION max_statement_time = %s", (timeout,))
                 else:
                     cur.execute("SET SESSION max_execution_time = %s", (int(timeout * 1000),))
+                check_mysql_account(cur, self._limits)
+        except ConnectorError:
+            conn.close()
+            raise
         except pymysql.MySQLError as exc:
             raise mysql_error(exc) from None
         self._conn = conn
@@ -136,7 +141,7 @@ class MySQLConnector:
 
     def query(self, sql: str, limit: int) -> QueryResult:
         """Run one read-only SELECT in a READ ONLY transaction, streaming at most limit+1 rows."""
-        statement = sql_guard.check_read_only(sql, "mysql")
+        statement = sql_guard.check_read_only(sql, "mysql", self._limits.extra_functions.get("mysql", ()))
         cap = row_cap(limit, self._limits)
         conn = self._connect()
         started = time.perf_counter()

@@ -11,6 +11,7 @@ import psycopg2.errors
 import psycopg2.extensions
 
 from datalab.connectors import sql_guard
+from datalab.connectors.accounts import check_postgres_account
 from datalab.connectors.base import ConnectorError, Limits, QueryResult, SchemaInfo, Table, TestResult
 from datalab.connectors.network import check_database, checked_address
 from datalab.connectors.postgresql_schema import read_schema
@@ -93,6 +94,12 @@ class PostgresConnector:
         except psycopg2.Error as exc:
             raise _connection_error(exc) from None
         conn.set_session(readonly=True)
+        try:
+            with conn, conn.cursor() as cur:
+                check_postgres_account(cur, self._limits)
+        except (ConnectorError, psycopg2.Error) as exc:
+            conn.close()
+            raise (exc if isinstance(exc, ConnectorError) else query_error(exc)) from None
         self._conn = conn
         return conn
 
@@ -126,7 +133,8 @@ class PostgresConnector:
 
     def query(self, sql: str, limit: int) -> QueryResult:
         """Run one read-only SELECT through a server-side cursor, fetching at most limit+1 rows."""
-        statement = sql_guard.check_read_only(sql, "postgresql")
+        extra = self._limits.extra_functions.get("postgresql", frozenset())
+        statement = sql_guard.check_read_only(sql, "postgresql", extra)
         cap = row_cap(limit, self._limits)
         conn = self._connect()
         started = time.perf_counter()

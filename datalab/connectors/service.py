@@ -43,9 +43,13 @@ STATUS_OF_CODE = {
     "QUERY_REFUSED": 403,
     "HOST_REFUSED": 403,
     "PATH_REFUSED": 403,
+    "PRIVILEGED_ACCOUNT": 403,
     "TIMEOUT": 504,
 }
 UPSTREAM_STATUS = 502
+# Failures a connection test answers as a refusal (v1: 403) rather than as success=false:
+# the source answered, but this server will not use it as configured.
+REFUSED_ON_TEST = frozenset({"PRIVILEGED_ACCOUNT"})
 
 
 class SourceFailed(DomainError):
@@ -73,6 +77,7 @@ def limits_from(settings: Settings) -> Limits:
     endpoints: tuple[tuple[str, int], ...] = ()
     databases: tuple[tuple[str, int, str], ...] = ()
     files: tuple[Path, ...] = ()
+    own_postgres_url = own_role = ""
     if backend == "sqlite":
         if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
             files = (Path(url.database).resolve(),)
@@ -80,6 +85,9 @@ def limits_from(settings: Settings) -> Limits:
         port = url.port or DEFAULT_PORTS.get(backend, 5432)
         endpoints = ((url.host, port),)
         databases = ((url.host, port, url.database or ""),)
+        own_role = url.username or ""
+        if backend.startswith("postgres"):
+            own_postgres_url = url.render_as_string(hide_password=False)
     return Limits(
         query_timeout_s=settings.connectors.query_timeout_s,
         max_rows=settings.connectors.query_max_rows,
@@ -91,6 +99,12 @@ def limits_from(settings: Settings) -> Limits:
         own_endpoints=endpoints,
         own_files=files,
         own_databases=databases,
+        own_postgres_url=own_postgres_url,
+        own_role=own_role,
+        extra_functions={
+            d: frozenset(names) for d, names in settings.connectors.query_extra_functions.items()
+        },
+        allow_privileged=settings.connectors.data_source_allow_privileged,
     )
 
 

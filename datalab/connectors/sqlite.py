@@ -8,7 +8,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from datalab.connectors import sql_guard
+from datalab.connectors import sql_guard, sql_rules
 from datalab.connectors.base import ConnectorError, Limits, QueryResult, SchemaInfo, TestResult
 from datalab.connectors.files import resolve_source_file
 from datalab.connectors.rows import elapsed_ms, query_result, row_cap
@@ -25,7 +25,7 @@ def _authorizer(
         return sqlite3.SQLITE_OK
     if action == sqlite3.SQLITE_FUNCTION:
         name = (arg2 or "").lower()
-        return sqlite3.SQLITE_DENY if name in sql_guard.REFUSED_FUNCTIONS else sqlite3.SQLITE_OK
+        return sqlite3.SQLITE_DENY if sql_rules.hard_refused(name) else sqlite3.SQLITE_OK
     # Only pragmas that read the schema; their argument is a table or index name, never a value to set.
     if action == sqlite3.SQLITE_PRAGMA and (arg1 or "").lower() in READ_PRAGMAS:
         return sqlite3.SQLITE_OK
@@ -102,7 +102,7 @@ class SQLiteConnector:
 
     def query(self, sql: str, limit: int) -> QueryResult:
         """Run one read-only SELECT, stopped by the progress handler past the time limit."""
-        statement = sql_guard.check_read_only(sql, "sqlite")
+        statement = sql_guard.check_read_only(sql, "sqlite", self._limits.extra_functions.get("sqlite", ()))
         cap = row_cap(limit, self._limits)
         conn = self._connect()
         started = time.perf_counter()

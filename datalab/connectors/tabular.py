@@ -122,7 +122,7 @@ class TabularConnector:
 
     def query(self, sql: str, limit: int) -> QueryResult:
         """Run one read-only SELECT in DuckDB, interrupted past the time limit."""
-        statement = sql_guard.check_read_only(sql, "duckdb")
+        statement = sql_guard.check_read_only(sql, "duckdb", self._limits.extra_functions.get("duckdb", ()))
         cap = row_cap(limit, self._limits)
         conn = self._connect()
         started = time.perf_counter()

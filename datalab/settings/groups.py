@@ -117,6 +117,16 @@ class ConnectorSettings(Group):
     data_source_deny_networks: NetworkList = Field(
         [], description="CIDRs connectors may never reach, beyond the default refusals."
     )
+    query_extra_functions: dict[str, list[str]] = Field(
+        {},
+        description="Functions to allow beyond the built-in read-only list, per dialect "
+        '(JSON: {"postgresql": ["my_fn"], "mysql": ["mydb.fn"]}); the hard refusal list still wins.',
+    )
+    data_source_allow_privileged: bool = Field(
+        False,
+        description="UNSAFE: let sources connect as superusers or accounts with file, process or "
+        "server-program rights, which can read server files whatever the query guard does.",
+    )
     connector_threads: int = Field(
         8,
         ge=1,
@@ -124,6 +134,14 @@ class ConnectorSettings(Group):
         description="Threads that run source work; when all are busy more work gets 503 CONNECTORS_BUSY. "
         "Keep it below WSGI_WORKERS.",
     )
+
+    @field_validator("query_extra_functions")
+    @classmethod
+    def _known_dialects(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        unknown = set(value) - {"postgresql", "mysql", "sqlite", "duckdb"}
+        if unknown:
+            raise ValueError("QUERY_EXTRA_FUNCTIONS: dialects must be postgresql, mysql, sqlite or duckdb")
+        return value
 
 
 class EdgeSettings(Group):

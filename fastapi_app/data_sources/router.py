@@ -105,16 +105,22 @@ def delete_source(session: SessionDep, source: OwnedDataSource, actor: Writer) -
 @router.post(
     "/{source_id}/test",
     summary="Test the connection to a data source",
+    response_model=ConnectionTestRead,
     responses=errors(401, 403, 404, 409, 422, 503),
 )
 def test_source(
-    session: SessionDep, runtime: RuntimeDep, source: OwnedDataSource, actor: Writer
-) -> ConnectionTestRead:
+    request: Request, session: SessionDep, runtime: RuntimeDep, source: OwnedDataSource, actor: Writer
+) -> ConnectionTestRead | JSONResponse:
     """Connect for real and record the outcome in `status`, `last_test` and `error_message`.
 
-    A source that cannot be reached is a 200 with `success` false and a reason.
+    A source that cannot be reached is a 200 with `success` false and a reason; one that
+    connects as a privileged account is refused (403 PRIVILEGED_ACCOUNT), as schema and query are.
     """
     result = connections.test_source(session, runtime.cipher, runtime.connectors, actor, source)
+    if result.error_code in connections.REFUSED_ON_TEST:
+        # Answered, not raised, so the outcome is still recorded when the session commits.
+        status_code = connections.STATUS_OF_CODE[result.error_code]
+        return error_response(request, status_code, result.error_code, result.message)
     return ConnectionTestRead.of(result)
 
 

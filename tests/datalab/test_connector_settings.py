@@ -63,3 +63,25 @@ def test_limits_refuse_the_apps_own_sqlite_file(tmp_path: Path) -> None:
     assert limits.own_files == ((tmp_path / "datalab.db").resolve(),)
     assert limits.own_endpoints == ()
     assert limits.data_dir == (tmp_path / "files").resolve()
+
+
+def test_query_guard_settings_reach_the_connectors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QUERY_EXTRA_FUNCTIONS", '{"postgresql": ["version", "analytics.score"]}')
+    monkeypatch.setenv("DATA_SOURCE_ALLOW_PRIVILEGED", "true")
+    settings = _settings(tmp_path, database_url="postgresql+asyncpg://app:Pw-1@db.internal:5433/datalab")
+    limits = limits_from(settings)
+    assert limits.extra_functions == {"postgresql": frozenset({"version", "analytics.score"})}
+    assert limits.allow_privileged is True
+    assert limits.own_role == "app"
+    assert limits.own_postgres_url == "postgresql+asyncpg://app:Pw-1@db.internal:5433/datalab"
+    assert "Pw-1" not in repr(limits)
+
+
+def test_query_guard_defaults_are_safe(tmp_path: Path) -> None:
+    limits = limits_from(_settings(tmp_path))
+    assert (limits.extra_functions, limits.allow_privileged, limits.own_postgres_url) == ({}, False, "")
+
+
+def test_extra_functions_for_an_unknown_dialect_refused_at_start(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="dialects must be postgresql, mysql, sqlite or duckdb"):
+        _settings(tmp_path, query_extra_functions={"oracle": ["f"]})

@@ -6,7 +6,9 @@ the brief for the test environment says. Nothing here touches the app's TEST_DAT
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import replace
@@ -20,8 +22,13 @@ import pytest
 from datalab.connectors import Limits
 from tests.datalab.connectors.rest_server import RestServer
 
-SOURCE_DB = "datalab_src_a"
-MYSQL_READER = ("datalab_src_a_reader", "Reader-Pass-1")
+# Named per test process: engineers and CI jobs share these servers, and one run's teardown
+# must not drop another run's database or accounts.
+SOURCE_DB = f"datalab_src_a_{os.getpid()}"
+MYSQL_READER = (f"{SOURCE_DB}_reader", "Reader-Pass-1")
+# A plain login role (no superuser, no file roles) with every privilege on the source's tables:
+# the read-only guards, not the grants, must stop writes.
+PG_READER = (f"{SOURCE_DB}_reader", "Reader-Pass-1")
 LOOPBACK = ("127.0.0.0/8", "::1/128")
 
 _PG_SCHEMA = """
@@ -106,7 +113,8 @@ def strict_limits(limits: Limits) -> Limits:
     return replace(limits, allow_networks=())
 
 
-def _pg_admin(dbname: str = "postgres") -> Any:
+def pg_admin(dbname: str = "postgres") -> Any:
+    """An autocommit connection as the postgres superuser, to set up and inspect sources."""
     conn = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname=dbname, connect_timeout=3)
     conn.autocommit = True
     return conn
@@ -116,25 +124,32 @@ def _pg_admin(dbname: str = "postgres") -> Any:
 def pg_source() -> Iterator[dict[str, Any]]:
     """A fresh PostgreSQL database with customers and orders; its connector config."""
     try:
-        admin = _pg_admin()
+        admin = pg_admin()
     except psycopg2.OperationalError:
         pytest.skip("PostgreSQL does not answer on 127.0.0.1:5432")
     with admin.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS {SOURCE_DB} WITH (FORCE)")
         cur.execute(f"CREATE DATABASE {SOURCE_DB}")
-    source = _pg_admin(SOURCE_DB)
+        cur.execute(f"DROP ROLE IF EXISTS {PG_READER[0]}")
+        cur.execute(f"CREATE ROLE {PG_READER[0]} LOGIN PASSWORD %s", (PG_READER[1],))
+    source = pg_admin(SOURCE_DB)
     with source.cursor() as cur:
         cur.execute(_PG_SCHEMA)
+        cur.execute(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {PG_READER[0]}")
+        cur.execute(f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {PG_READER[0]}")
+        cur.execute(f"GRANT CREATE ON SCHEMA public TO {PG_READER[0]}")
     source.close()
-    yield {"host": "127.0.0.1", "port": 5432, "database": SOURCE_DB, "username": "postgres", "password": ""}
+    user, password = PG_READER
+    yield {"host": "127.0.0.1", "port": 5432, "database": SOURCE_DB, "username": user, "password": password}
     with admin.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS {SOURCE_DB} WITH (FORCE)")
+        cur.execute(f"DROP ROLE IF EXISTS {PG_READER[0]}")
     admin.close()
 
 
 def pg_counts() -> dict[str, int]:
     """Row counts of the PostgreSQL source, read by the admin, not by the connector."""
-    conn = _pg_admin(SOURCE_DB)
+    conn = pg_admin(SOURCE_DB)
     with conn.cursor() as cur:
         cur.execute(
             "SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM orders),"
@@ -146,7 +161,8 @@ def pg_counts() -> dict[str, int]:
     return {"customers": row[0], "orders": row[1], "counter": row[2], "tables": row[3]}
 
 
-def _mysql_admin(database: str | None = None) -> pymysql.connections.Connection[Any]:
+def mysql_admin(database: str | None = None) -> pymysql.connections.Connection[Any]:
+    """An autocommit connection as MariaDB root, to set up and inspect sources."""
     return pymysql.connect(
         host="127.0.0.1",
         port=3306,
@@ -162,7 +178,7 @@ def _mysql_admin(database: str | None = None) -> pymysql.connections.Connection[
 def mysql_source() -> Iterator[dict[str, Any]]:
     """A fresh MariaDB database and a reader account with a password; its connector config."""
     try:
-        admin = _mysql_admin()
+        admin = mysql_admin()
     except pymysql.MySQLError:
         pytest.skip("MariaDB does not answer on 127.0.0.1:3306")
     user, password = MYSQL_READER
@@ -185,7 +201,7 @@ def mysql_source() -> Iterator[dict[str, Any]]:
 
 def mysql_counts() -> dict[str, int]:
     """Row and table counts of the MariaDB source, read by the admin."""
-    conn = _mysql_admin(SOURCE_DB)
+    conn = mysql_admin(SOURCE_DB)
     with conn.cursor() as cur:
         cur.execute(
             "SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM orders),"
@@ -211,3 +227,71 @@ def other_rest_server() -> Iterator[RestServer]:
     server = RestServer()
     yield server
     server.close()
+
+
+def pg_snapshot() -> dict[str, Any]:
+    """What a hostile query could change on the PostgreSQL server, read by the admin.
+
+    Tables and row counts of the source, its sequence, large objects, replication slots and
+    origins, role and database settings, the server's settings as a new session sees them,
+    ALTER SYSTEM entries, statistics reset times and the source's roles.
+    """
+    queries = {
+        "tables": "SELECT table_schema, table_name FROM information_schema.tables"
+        " WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2",
+        "counts": "SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM orders),"
+        " (SELECT last_value FROM counter)",
+        "large_objects": "SELECT count(*) FROM pg_largeobject_metadata",
+        "slots": "SELECT slot_name FROM pg_replication_slots ORDER BY 1",
+        "origins": "SELECT roname FROM pg_replication_origin ORDER BY 1",
+        "role_settings": "SELECT setdatabase, setrole, setconfig FROM pg_db_role_setting ORDER BY 1, 2",
+        "settings": "SELECT name, setting FROM pg_settings ORDER BY 1",
+        "file_settings": "SELECT name, setting FROM pg_file_settings ORDER BY 1",
+        "stats_reset": "SELECT (SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()),"
+        " (SELECT stats_reset FROM pg_stat_bgwriter)",
+        "roles": "SELECT rolname, rolsuper FROM pg_roles WHERE rolname LIKE 'datalab_src_a%' ORDER BY 1",
+        "prepared": "SELECT count(*) FROM pg_prepared_xacts",
+    }
+    conn = pg_admin(SOURCE_DB)
+    try:
+        with conn.cursor() as cur:
+            found = {}
+            for key, sql in queries.items():
+                cur.execute(sql)
+                found[key] = cur.fetchall()
+    finally:
+        conn.close()
+    return found
+
+
+def mysql_snapshot() -> dict[str, Any]:
+    """What a hostile query could change on MariaDB: the source's tables and rows, global
+    variables (the GTID positions other clients move excepted), accounts and UDFs."""
+    conn = mysql_admin(SOURCE_DB)
+    found: dict[str, Any] = {}
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()")
+            found["tables"] = sorted(cur.fetchall())
+            cur.execute("SELECT (SELECT COUNT(*) FROM customers), (SELECT COUNT(*) FROM orders)")
+            found["counts"] = cur.fetchall()
+            cur.execute("SHOW GLOBAL VARIABLES")
+            found["variables"] = sorted(row for row in cur.fetchall() if not str(row[0]).startswith("gtid_"))
+            cur.execute("SELECT User, Host FROM mysql.user WHERE User LIKE 'datalab%' ORDER BY 1, 2")
+            found["users"] = cur.fetchall()
+            cur.execute("SELECT name FROM mysql.func ORDER BY 1")
+            found["functions"] = cur.fetchall()
+    finally:
+        conn.close()
+    return found
+
+
+def files_snapshot(root: Path, extra: list[str]) -> dict[str, str | None]:
+    """SHA-256 of every file under `root`, and whether each of `extra` exists."""
+    found: dict[str, str | None] = {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+    found.update({path: "present" if Path(path).exists() else None for path in extra})
+    return found

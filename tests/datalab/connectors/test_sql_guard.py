@@ -118,6 +118,8 @@ UNPARSEABLE = ["SELEC 1", "SELECT FROM WHERE", "DELETE", ")", "SELECT 'untermina
 @pytest.mark.parametrize("dialect", DIALECTS)
 @pytest.mark.parametrize("sql", READS)
 def test_reads_pass(sql: str, dialect: str) -> None:
+    if dialect == "duckdb":  # a csv/json source has one table, `data`
+        sql = sql.replace("customers", "data").replace("orders", "data")
     assert check_read_only(sql, dialect).rstrip(";").strip()
 
 
@@ -171,3 +173,75 @@ def test_several_statements_named_in_message(sql: str) -> None:
 def test_sleep_is_allowed_because_the_database_timeout_bounds_it() -> None:
     assert check_read_only("SELECT pg_sleep(1)", "postgresql")
     assert check_read_only("SELECT SLEEP(1)", "mysql")
+
+
+def test_sqlglot_misreads_unicode_identifiers_so_the_guard_decodes_them() -> None:
+    """sqlglot reads U&"x" as `U & "x"` and fails on UESCAPE; if that changes, revisit sql_names."""
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import ParseError
+
+    tree = sqlglot.parse_one('SELECT U&"pg\\005fsleep"(1)', read="postgres")
+    assert isinstance(tree, exp.Select)
+    assert isinstance(tree.selects[0], exp.BitwiseAnd)
+    with pytest.raises(ParseError):
+        sqlglot.parse_one("SELECT U&\"pg!005fsleep\" UESCAPE '!' (1)", read="postgres")
+
+
+@pytest.mark.parametrize(
+    ("body", "escape", "expected"),
+    [
+        ("pg\\005fread\\005ffile", "\\", "pg_read_file"),
+        ("pg!005fread!005ffile", "!", "pg_read_file"),
+        ("\\+000070g_sleep", "\\", "pg_sleep"),
+        ("a\\\\b", "\\", "a\\b"),
+        ("caf\\00e9", "\\", "café"),
+    ],
+)
+def test_unicode_escapes_decoded_as_postgresql_does(
+    pg_source: dict[str, object], body: str, escape: str, expected: str
+) -> None:
+    from datalab.connectors.sql_names import decode_unicode_escapes
+    from tests.datalab.connectors.conftest import pg_admin
+
+    assert decode_unicode_escapes(body, escape) == expected
+    conn = pg_admin()
+    try:
+        with conn.cursor() as cur:
+            uescape = f" UESCAPE '{escape}'" if escape != "\\" else ""
+            cur.execute(f"SELECT U&'{body}'{uescape}")  # the same rules apply to U& strings
+            assert cur.fetchone() == (expected,)
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        'SELECT U&"pg\\zzzzread"(1)',
+        'SELECT U&"pg\\d800"(1)',
+        "SELECT U&\"x\" UESCAPE 'a' (1)",
+        "SELECT U&\"x\" UESCAPE '' (1)",
+    ],
+)
+def test_malformed_unicode_escapes_refused(sql: str) -> None:
+    with pytest.raises(ConnectorError, match="Unicode escape|UESCAPE|parsed"):
+        check_read_only(sql, "postgresql")
+
+
+def test_unicode_escaped_allowed_function_passes() -> None:
+    assert check_read_only('SELECT U&"c\\006fu\\+00006Et"(*) FROM customers', "postgresql")
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_unknown_functions_refused_by_name(dialect: str) -> None:
+    with pytest.raises(ConnectorError, match=r"my_function\(\) is not allowed"):
+        check_read_only("SELECT my_function(1)", dialect)
+
+
+def test_extra_functions_allowed_but_never_the_hard_refused_ones() -> None:
+    assert check_read_only("SELECT my_function(1)", "postgresql", {"my_function"})
+    assert check_read_only("SELECT analytics.score(1)", "postgresql", {"analytics.score"})
+    for name in ("pg_read_file", "set_config", "lo_import", "pg_advisory_lock", "dblink_exec"):
+        with pytest.raises(ConnectorError, match=f"{name}"):
+            check_read_only(f"SELECT {name}('x')", "postgresql", {name})

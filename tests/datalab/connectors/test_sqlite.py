@@ -125,7 +125,7 @@ def test_file_refuses_writes_even_past_the_parser(
     lite: Connector, data_dir: Path, monkeypatch: pytest.MonkeyPatch, sql: str
 ) -> None:
     """The second lock: read-only open, query_only, the authorizer, one statement per execute."""
-    monkeypatch.setattr("datalab.connectors.sql_guard.check_read_only", lambda s, _d: s)
+    monkeypatch.setattr("datalab.connectors.sql_guard.check_read_only", lambda s, *_: s)
     before = counts(data_dir)
     with pytest.raises(ConnectorError) as caught:
         lite.query(sql, 10)

@@ -125,7 +125,7 @@ def test_engine_refuses_files_even_past_the_parser(
     table: Connector, data_dir: Path, monkeypatch: pytest.MonkeyPatch, sql: str
 ) -> None:
     """The second lock: external access is off and the configuration is locked."""
-    monkeypatch.setattr("datalab.connectors.sql_guard.check_read_only", lambda s, _d: s)
+    monkeypatch.setattr("datalab.connectors.sql_guard.check_read_only", lambda s, *_: s)
     before = digest(data_dir)
     with pytest.raises(ConnectorError) as caught:
         table.query(sql, 10)
