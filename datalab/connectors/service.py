@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
+import structlog
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -33,6 +34,7 @@ from datalab.settings import Settings
 from shared_models import DataSource, SourceStatus, SourceType, User
 
 T = TypeVar("T")
+log = structlog.get_logger("datalab.connectors")
 DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306}
 # Seconds a request waits beyond the connector's own timeouts before it answers TIMEOUT.
 GRACE_S = 5.0
@@ -126,6 +128,16 @@ class ConnectorRunner:
         connector = open_connector(source_type.value, config, self.limits)
         try:
             return work(connector)
+        except ConnectorError:
+            raise
+        except Exception as exc:
+            # A driver or parser error no connector maps (psycopg2 raises a bare ValueError for a
+            # date past year 9999): the caller gets the connector's failure answer, recorded and
+            # audited like any other, and the log one line naming the error's type, no traceback.
+            log.warning("connector error", source_type=source_type.value, error=type(exc).__name__)
+            raise ConnectorError(
+                "QUERY_FAILED", "The source's answer could not be read (a value out of range or malformed)."
+            ) from None
         finally:
             connector.close()
 
