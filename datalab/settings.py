@@ -69,6 +69,28 @@ class Settings(BaseSettings):
     data_source_allow_networks: str = ""
     data_source_deny_networks: str = ""
     connector_threads: int = Field(8, ge=1, le=200)
+    # --- connector limits (issue 11): byte caps, fair shares and quotas for data sources.
+    query_max_bytes: int = Field(
+        10 * 1024 * 1024,
+        ge=1_024,
+        le=1024 * 1024 * 1024,
+        description="Bytes of rows one query or schema answer may hold; beyond it the answer is cut",
+    )
+    connector_threads_per_user: int | None = Field(
+        None,
+        ge=1,
+        le=200,
+        description="Connector threads one user may hold at once; default half of CONNECTOR_THREADS",
+    )
+    max_sources_per_user: int = Field(
+        100, ge=1, le=100_000, description="Active data sources one user may own; one more is a 409"
+    )
+    config_max_bytes: int = Field(
+        64 * 1024,
+        ge=1_024,
+        le=1024 * 1024,
+        description="Bytes of a data-source config as JSON; more is a 413",
+    )
 
     # --- edges (issue 6): settings for middleware, rate limits, health, metrics go here.
     log_format: Literal["json", "console"] | None = None
@@ -162,6 +184,12 @@ class Settings(BaseSettings):
     def source_data_dir(self) -> Path:
         """Return the folder file data sources live in (the jail of their `path`)."""
         return (self.data_dir or self.var_dir / "data").resolve()
+
+    @property
+    def user_connector_threads(self) -> int:
+        """Return the connector threads one user may hold: the setting, or half the pool (at least 1)."""
+        share = self.connector_threads_per_user or max(1, self.connector_threads // 2)
+        return min(share, self.connector_threads)
 
     @property
     def allow_networks(self) -> tuple[str, ...]:

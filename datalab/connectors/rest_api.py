@@ -10,7 +10,7 @@ import httpx
 
 from datalab.connectors.base import Column, ConnectorError, Limits, QueryResult, SchemaInfo, Table, TestResult
 from datalab.connectors.http_guard import check_url, fetch, guarded_client
-from datalab.connectors.rows import elapsed_ms, json_value, row_cap, unique_names
+from datalab.connectors.rows import Rows, elapsed_ms, row_cap
 
 SAMPLE_ROWS = 100
 _ROW_KEYS = ("data", "items", "results", "rows", "records")
@@ -149,9 +149,12 @@ class RestApiConnector:
         for row in rows:
             for key in row:
                 names.setdefault(str(key))
-        columns = unique_names(list(names))
-        shown = [{c: json_value(row.get(c)) for c in columns} for row in rows[:cap]]
-        return QueryResult(columns, shown, len(shown), elapsed_ms(started), len(rows) > cap)
+        answer = Rows(list(names), cap, self._limits.max_query_bytes)
+        keys = list(names)
+        for row in rows:
+            if not answer.add([row.get(k) for k in keys]):
+                break
+        return answer.result(started)
 
     def close(self) -> None:
         """Close the HTTP client."""

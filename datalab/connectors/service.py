@@ -28,6 +28,7 @@ from datalab import audit
 from datalab.connectors import open_connector
 from datalab.connectors.base import Connector, ConnectorError, Limits, QueryResult, SchemaInfo, TestResult
 from datalab.connectors.configs import connection_config
+from datalab.connectors.rows import capped_schema
 from datalab.crypto import ConfigCipher
 from datalab.errors import Conflict, DomainError, InvalidInput
 from datalab.settings import Settings
@@ -93,6 +94,7 @@ def limits_from(settings: Settings) -> Limits:
         own_endpoints=endpoints,
         own_files=files,
         own_databases=databases,
+        max_query_bytes=settings.query_max_bytes,
     )
 
 
@@ -174,7 +176,9 @@ def describe_source(
     session: Session, cipher: ConfigCipher, runner: ConnectorRunner, actor: User, source: DataSource
 ) -> SchemaInfo:
     """Read the tables of `source`; raise SourceFailed with a safe message (recorded first)."""
-    return _use(session, cipher, runner, actor, source, {"operation": "schema"}, lambda c: c.schema())
+    max_bytes = runner.limits.max_query_bytes
+    work: Callable[[Connector], SchemaInfo] = lambda c: capped_schema(c.schema(), max_bytes)  # noqa: E731
+    return _use(session, cipher, runner, actor, source, {"operation": "schema"}, work)
 
 
 def query_source(
