@@ -5,6 +5,8 @@ a2wsgi's and AnyIO's, and a request waits for it at most the connect plus query
 timeouts. When every connector thread is busy (slow or hung sources) a new request is
 refused at once with 503 CONNECTORS_BUSY instead of queueing, so at most
 `CONNECTOR_THREADS` request threads ever wait on sources and the rest keep serving.
+One user holds at most `CONNECTOR_THREADS_PER_USER` of them (503 USER_CONNECTORS_BUSY
+beyond), so one user's slow sources cannot refuse everyone else.
 A job whose caller gave up keeps its slot until the driver returns (its own timeouts
 end it), so hung sources cannot pile up threads either.
 """
@@ -69,6 +71,18 @@ class ConnectorsBusy(DomainError):
         super().__init__("Too many data-source operations are running; try again shortly")
 
 
+class UserConnectorsBusy(DomainError):
+    """The caller already holds their share of connector threads (CONNECTOR_THREADS_PER_USER)."""
+
+    status_code = 503
+    code = "USER_CONNECTORS_BUSY"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "You already have as many data-source operations running as allowed; try again shortly"
+        )
+
+
 def limits_from(settings: Settings) -> Limits:
     """Return the bounds connectors work within, including the app's own database to refuse."""
     url = make_url(settings.database_url)
@@ -107,10 +121,28 @@ class ConnectorRunner:
             max_workers=settings.connector_threads, thread_name_prefix="connector"
         )
         self._slots = threading.BoundedSemaphore(settings.connector_threads)
+        # Fair shares: a user's slow sources may fill their share, never the whole pool.
+        self._share = settings.user_connector_threads
+        self._held: dict[int, int] = {}
+        self._held_lock = threading.Lock()
 
-    def run(self, source_type: SourceType, config: dict[str, object], work: Callable[[Connector], T]) -> T:
-        """Open a connector, apply `work`, close it; raise ConnectorError, or ConnectorsBusy when full."""
+    def run(
+        self,
+        source_type: SourceType,
+        config: dict[str, object],
+        work: Callable[[Connector], T],
+        *,
+        user_id: int | None = None,
+    ) -> T:
+        """Open a connector, apply `work`, close it; raise ConnectorError, or a Busy error when full.
+
+        UserConnectorsBusy when `user_id` already holds their share, ConnectorsBusy when the
+        pool is full.
+        """
+        if not self._take_share(user_id):
+            raise UserConnectorsBusy
         if not self._slots.acquire(blocking=False):
+            self._return_share(user_id)
             raise ConnectorsBusy
         try:
             future = self._executor.submit(
@@ -118,13 +150,38 @@ class ConnectorRunner:
             )
         except BaseException:
             self._slots.release()
+            self._return_share(user_id)
             raise
-        future.add_done_callback(lambda _: self._slots.release())
+        # Released when the job ends, not when the caller gives up: a hung source keeps its slot.
+        future.add_done_callback(lambda _: self._release(user_id))
         timeout = self.limits.connect_timeout_s + self.limits.query_timeout_s + GRACE_S
         try:
             return future.result(timeout=timeout)
         except FutureTimeout:
             raise ConnectorError("TIMEOUT", "The data source did not answer in time") from None
+
+    def _release(self, user_id: int | None) -> None:
+        self._slots.release()
+        self._return_share(user_id)
+
+    def _take_share(self, user_id: int | None) -> bool:
+        if user_id is None:
+            return True
+        with self._held_lock:
+            if self._held.get(user_id, 0) >= self._share:
+                return False
+            self._held[user_id] = self._held.get(user_id, 0) + 1
+            return True
+
+    def _return_share(self, user_id: int | None) -> None:
+        if user_id is None:
+            return
+        with self._held_lock:
+            left = self._held.get(user_id, 0) - 1
+            if left > 0:
+                self._held[user_id] = left
+            else:
+                self._held.pop(user_id, None)
 
     def _job(self, source_type: SourceType, config: dict[str, object], work: Callable[[Connector], T]) -> T:
         connector = open_connector(source_type.value, config, self.limits)
@@ -150,7 +207,7 @@ def test_source(
     """Connect to `source` and record the outcome (status, last_test, error_message, audit)."""
     try:
         config = _config_of(cipher, source)
-        result = runner.run(SourceType(source.type), config, lambda c: c.test())
+        result = runner.run(SourceType(source.type), config, lambda c: c.test(), user_id=actor.id)
     except ConnectorError as exc:
         result = TestResult(success=False, message=exc.message, latency_ms=0.0, error_code=exc.code)
     source.status = (SourceStatus.CONNECTED if result.success else SourceStatus.FAILED).value
@@ -208,7 +265,7 @@ def _use(
 ) -> T:
     failure: ConnectorError | None = None
     try:
-        value = runner.run(SourceType(source.type), _config_of(cipher, source), work)
+        value = runner.run(SourceType(source.type), _config_of(cipher, source), work, user_id=actor.id)
     except ConnectorError as exc:
         failure = exc
     source.last_used = datetime.now(UTC)
