@@ -136,14 +136,15 @@ class ConnectorRunner:
     ) -> T:
         """Open a connector, apply `work`, close it; raise ConnectorError, or a Busy error when full.
 
-        UserConnectorsBusy when `user_id` already holds their share, ConnectorsBusy when the
-        pool is full.
+        ConnectorsBusy when the pool is full, UserConnectorsBusy when `user_id` already holds
+        their share.
         """
-        if not self._take_share(user_id):
-            raise UserConnectorsBusy
+        # A full pool is everyone's answer; a pool with room refuses only the user past their share.
         if not self._slots.acquire(blocking=False):
-            self._return_share(user_id)
             raise ConnectorsBusy
+        if not self._take_share(user_id):
+            self._slots.release()
+            raise UserConnectorsBusy
         try:
             future = self._executor.submit(
                 contextvars.copy_context().run, self._job, source_type, dict(config), work
