@@ -123,7 +123,10 @@ class TabularConnector:
 
     def query(self, sql: str, limit: int) -> QueryResult:
         """Run one read-only SELECT in DuckDB, interrupted past the time limit."""
-        statement = sql_guard.check_read_only(sql, "duckdb")
+        return self.query_checked(sql_guard.check_read_only(sql, "duckdb"), limit)
+
+    def query_checked(self, statement: str, limit: int) -> QueryResult:
+        """Run a statement the SQL guard has already passed (the isolated child's entry)."""
         cap = row_cap(limit, self._limits)
         max_bytes = self._limits.max_query_bytes
         conn = self._connect()

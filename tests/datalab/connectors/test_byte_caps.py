@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import resource
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from datalab.connectors import Connector, Limits, QueryResult, open_connector
+from datalab.connectors import Connector, ConnectorError, Limits, QueryResult, open_connector
 from datalab.connectors.rows import capped_schema
 from tests.datalab.connectors.rest_server import RestServer
 
@@ -36,8 +37,8 @@ KINDS = list(HUGE)
 
 @pytest.fixture
 def capped(limits: Limits) -> Limits:
-    """The test limits with a 64 KiB byte cap and room for 5,000 rows."""
-    return replace(limits, max_query_bytes=CAP, max_rows=5000)
+    """The test limits with a 64 KiB byte cap, room for 5,000 rows and time to build 10 MB values."""
+    return replace(limits, max_query_bytes=CAP, max_rows=5000, query_timeout_s=20)
 
 
 @pytest.fixture
@@ -108,3 +109,18 @@ def source_kind(connector: Connector) -> str:
     return {"PostgresConnector": "postgresql", "SQLiteConnector": "sqlite", "MySQLConnector": "mysql"}.get(
         name, "csv"
     )
+
+
+def test_duckdb_builds_values_outside_the_server(capped: Limits) -> None:
+    """800 MB of distinct strings are built in the bounded child, never in this process."""
+    connector = open_connector("csv", {"path": "customers.csv"}, capped)
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    try:
+        result = connector.query("SELECT repeat('x', 100000000 + range) AS big FROM range(8)", 10)
+        outcome = (result.row_count, result.truncated)
+    except ConnectorError as exc:  # the child ran out of its memory first
+        outcome = (exc.code, "Out of Memory" in exc.message)
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - peak_before
+    assert outcome in {(0, "bytes"), ("QUERY_FAILED", True)}
+    assert grown < 3 * 10 * 1024 * 1024
+    assert connector.query("SELECT count(*) AS n FROM data", 1).rows == [{"n": 3}]
