@@ -117,7 +117,7 @@ def test_duckdb_builds_values_outside_the_server(capped: Limits) -> None:
     peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     try:
         result = connector.query("SELECT repeat('x', 100000000 + range) AS big FROM range(8)", 10)
-        outcome = (result.row_count, result.truncated)
+        outcome: tuple[object, object] = (result.row_count, result.truncated)
     except ConnectorError as exc:  # the child ran out of its memory first
         outcome = (exc.code, "Out of Memory" in exc.message)
     grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - peak_before
