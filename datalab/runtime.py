@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datalab.connectors.service import ConnectorRunner
 from datalab.crypto import ConfigCipher
 from datalab.passwords import PasswordHasher
+from datalab.services.data_sources import SourceQuota
 from datalab.settings import Settings
 
 
@@ -18,6 +19,7 @@ class Runtime:
     passwords: PasswordHasher
     cipher: ConfigCipher
     connectors: ConnectorRunner
+    source_quota: SourceQuota
 
 
 def build_runtime(settings: Settings) -> Runtime:
@@ -27,4 +29,7 @@ def build_runtime(settings: Settings) -> Runtime:
         passwords=PasswordHasher(settings.security.bcrypt_rounds),
         cipher=ConfigCipher(settings.security.fernet_keys),
         connectors=ConnectorRunner(settings),
+        source_quota=SourceQuota(
+            settings.connectors.max_sources_per_user, settings.connectors.config_max_bytes
+        ),
     )

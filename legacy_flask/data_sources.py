@@ -46,7 +46,7 @@ def create_source() -> tuple[Response, int]:
     """Create a data source (user and up)."""
     owner = require_role(Role.USER)
     data = parse_input(DataSourceCreate, json_body(), ignore_unknown=True)
-    source = data_sources.create(db_session(), runtime().cipher, owner, data)
+    source = data_sources.create(db_session(), runtime().cipher, owner, data, quota=runtime().source_quota)
     db_session().commit()
     return jsonify(_json(source)), 201
 
@@ -65,7 +65,9 @@ def update_source(source_id: int) -> Response:
     source = data_sources.get_owned(db_session(), current_user(), source_id)
     actor = require_role(Role.USER)
     data = parse_input(DataSourceUpdate, json_body(), ignore_unknown=True)
-    source = data_sources.update(db_session(), runtime().cipher, actor, source, data)
+    source = data_sources.update(
+        db_session(), runtime().cipher, actor, source, data, quota=runtime().source_quota
+    )
     db_session().commit()
     return jsonify(_json(source))
 

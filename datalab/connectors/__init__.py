@@ -51,9 +51,9 @@ def open_connector(source_type: str, config: dict[str, Any], limits: Limits) -> 
 
         return SQLiteConnector(config, limits)
     if source_type in ("csv", "json"):
-        from datalab.connectors.tabular import TabularConnector
+        from datalab.connectors.isolated import IsolatedTabular
 
-        return TabularConnector(source_type, config, limits)
+        return IsolatedTabular(source_type, config, limits)
     if source_type == "rest_api":
         from datalab.connectors.rest_api import RestApiConnector
 

@@ -34,6 +34,8 @@ class Limits:
     allow_privileged: bool = False
     # A csv/json file is loaded whole into an in-memory engine; bigger files are refused.
     max_file_bytes: int = 100 * 1024 * 1024
+    # The rows of one answer (and a schema answer) hold at most this many bytes of JSON.
+    max_query_bytes: int = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -70,20 +72,22 @@ class Table:
 
 @dataclass(frozen=True)
 class SchemaInfo:
-    """What a source holds."""
+    """What a source holds; `truncated` is "bytes" when the tables were cut at the byte cap."""
 
     tables: list[Table]
+    truncated: str | None = None
 
 
 @dataclass(frozen=True)
 class QueryResult:
-    """Rows of a read-only query, cut at the row limit."""
+    """Rows of a read-only query, cut at the row or the byte cap (`truncated` says which)."""
 
     columns: list[str]
     rows: list[dict[str, Any]]
     row_count: int
     execution_time_ms: float
     has_more: bool
+    truncated: str | None = None
 
 
 class ConnectorError(Exception):

@@ -61,7 +61,11 @@ def check_url(url: httpx.URL) -> None:
     """Refuse schemes other than http(s) and URLs carrying credentials."""
     if url.scheme not in _SCHEMES:
         raise ConnectorError("HOST_REFUSED", "Only http and https URLs are allowed.")
-    if not url.host:
+    try:
+        host = url.host
+    except ValueError:  # an IDNA label that does not decode, e.g. `xn--zz`
+        raise ConnectorError("HOST_REFUSED", "The URL's host is not a valid name.") from None
+    if not host:
         raise ConnectorError("HOST_REFUSED", "The URL has no host.")
     if url.userinfo:
         raise ConnectorError("HOST_REFUSED", "Put credentials in headers, not in the URL.")
@@ -87,14 +91,29 @@ def fetch(
             sent = headers if _same_origin(current, origin) else {}
             with client.stream("GET", current, headers=sent) as response:
                 if response.has_redirect_location:
-                    current = current.join(response.headers["location"])
+                    current = _redirect_target(current, response.headers["location"])
                     continue
                 return response.status_code, _read_capped(response, limits, deadline), _content_type(response)
     except httpx.TimeoutException:
         raise ConnectorError("TIMEOUT", "The API did not answer in time.") from None
+    except (httpx.RemoteProtocolError, httpx.InvalidURL, ValueError):
+        # httpx builds the next request from Location before we see it: an unparsable one is
+        # RemoteProtocolError, an IDNA host such as `xn--zz` a bare ValueError (IDNAError).
+        raise ConnectorError("BAD_RESPONSE", "The API's answer is not valid HTTP.") from None
     except httpx.HTTPError:
         raise ConnectorError("UNREACHABLE", "The API could not be reached.") from None
     raise ConnectorError("BAD_RESPONSE", f"The API redirected more than {MAX_REDIRECTS} times.")
+
+
+def _redirect_target(current: httpx.URL, location: str) -> httpx.URL:
+    # httpx.InvalidURL is not an httpx.HTTPError, and a host such as `xn--zz` only fails when it
+    # is decoded (IDNAError, a ValueError): a malformed Location must not escape as a 500.
+    try:
+        target = current.join(location)
+        _ = target.host
+        return target
+    except (httpx.InvalidURL, TypeError, ValueError):
+        raise ConnectorError("BAD_RESPONSE", "The API redirected to an address that is not a URL.") from None
 
 
 def _content_type(response: httpx.Response) -> str:

@@ -14,7 +14,7 @@ from datalab.connectors.accounts import check_mysql_account
 from datalab.connectors.base import ConnectorError, Limits, QueryResult, SchemaInfo, TestResult
 from datalab.connectors.mysql_schema import read_schema
 from datalab.connectors.network import check_database, checked_address
-from datalab.connectors.rows import elapsed_ms, query_result, row_cap
+from datalab.connectors.rows import Rows, collect, elapsed_ms, row_cap
 
 _TIMEOUTS = {1969, 3024, 2013}  # MariaDB max_statement_time, MySQL max_execution_time, lost during query
 
@@ -148,20 +148,20 @@ class MySQLConnector:
         try:
             with conn.cursor() as setup:
                 setup.execute("START TRANSACTION READ ONLY")
-            # Unbuffered: only the rows we fetch cross the wire.
+            # Unbuffered: only the rows we fetch cross the wire, in batches the byte cap sizes.
+            # MySQL sends a row whole; its size is bounded by the server's max_allowed_packet.
             cur = conn.cursor(pymysql.cursors.SSCursor)
             cur.execute(statement)
-            fetched = cur.fetchmany(cap + 1)
-            names = [d[0] for d in cur.description or ()]
+            rows = Rows([d[0] for d in cur.description or ()], cap, self._limits.max_query_bytes)
+            collect(rows, cur.fetchmany)
         except pymysql.MySQLError as exc:
             self.close()
             raise mysql_error(exc) from None
-        try:
-            result = query_result(names, fetched, cap, started)
         except ConnectorError:
             _abandon(cur)
             self.close()
             raise
+        result = rows.result(started)
         if result.has_more:
             # MySQL cannot stop a result midway: closing the cursor would read every remaining row.
             # Dropping the connection does not; the result is marked done so nothing reads it later.

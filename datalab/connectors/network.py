@@ -1,5 +1,9 @@
 """The network guard: which addresses a connector may reach, checked on the resolved address.
 
+Refused by default: loopback, link-local, multicast, unspecified and reserved addresses, cloud
+metadata services (by name and by address), every address of this host's own interfaces, and
+the app's own database; DATA_SOURCE_ALLOW_NETWORKS lets any of them through but that database.
+
 Every host is resolved once with getaddrinfo, EVERY address it resolves to is checked, and the
 driver is handed the checked address (never the name), so a second DNS answer cannot swap in
 another one (DNS rebinding). Because the check runs on what the resolver returns, every spelling
@@ -14,6 +18,7 @@ import socket
 from functools import lru_cache
 
 from datalab.connectors.base import ConnectorError, Limits
+from datalab.connectors.host_addresses import METADATA_ADDRESSES, is_metadata_name, own_addresses
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -78,6 +83,12 @@ def refusal_reason(ip: IPAddress, port: int, limits: Limits) -> str | None:
         reason = _default_refusal(candidate)
         if reason:
             return reason
+    for candidate in candidates:
+        if candidate in METADATA_ADDRESSES:
+            return f"a cloud metadata service ({METADATA_ADDRESSES[candidate]})"
+    local = own_addresses()
+    if any(c in local for c in candidates):
+        return "an address of this server itself"
     own = _own_endpoint_ips(limits)
     if any((c, port) in own for c in candidates):
         return "the application's own database"
@@ -115,6 +126,10 @@ def checked_address(host: str, port: int, limits: Limits) -> str:
     """Resolve `host`, refuse it if ANY address is refused, and return the address to connect to."""
     if not host or not 0 < port < 65536:
         raise ConnectorError("HOST_REFUSED", "The host or port is invalid.")
+    if is_metadata_name(host):
+        raise ConnectorError(
+            "HOST_REFUSED", f"The host {host!r} is refused: it names a cloud metadata service."
+        )
     addresses = _resolve(host, port)
     for ip in addresses:
         reason = refusal_reason(ip, port, limits)

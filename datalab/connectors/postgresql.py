@@ -13,9 +13,10 @@ import psycopg2.extensions
 from datalab.connectors import sql_guard
 from datalab.connectors.accounts import check_postgres_account
 from datalab.connectors.base import ConnectorError, Limits, QueryResult, SchemaInfo, Table, TestResult
+from datalab.connectors.bounded import POSTGRES_SIZE, bounded_sql, describe_sql
 from datalab.connectors.network import check_database, checked_address
 from datalab.connectors.postgresql_schema import read_schema
-from datalab.connectors.rows import elapsed_ms, query_result, row_cap
+from datalab.connectors.rows import Rows, collect, elapsed_ms, row_cap
 
 _SSL_MODES = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
 # Never let libpq pick up the server's own credentials for a user's host.
@@ -132,10 +133,11 @@ class PostgresConnector:
         return SchemaInfo(tables=tables)
 
     def query(self, sql: str, limit: int) -> QueryResult:
-        """Run one read-only SELECT through a server-side cursor, fetching at most limit+1 rows."""
+        """Run one read-only SELECT through a server-side cursor, within the row and byte caps."""
         extra = self._limits.extra_functions.get("postgresql", frozenset())
         statement = sql_guard.check_read_only(sql, "postgresql", extra)
         cap = row_cap(limit, self._limits)
+        max_bytes = self._limits.max_query_bytes
         conn = self._connect()
         started = time.perf_counter()
         try:
@@ -144,16 +146,21 @@ class PostgresConnector:
                 timeout_ms = int(self._limits.query_timeout_s * 1000)
                 with conn.cursor() as setup:
                     setup.execute("SET LOCAL statement_timeout = %s", (timeout_ms,))
+                    setup.execute(describe_sql(statement))
+                    names = [d.name for d in setup.description or ()]
+                rows = Rows(names, cap, max_bytes)
                 # A named cursor is DECLARE ... CURSOR FOR <statement>: the server accepts only a
                 # SELECT or VALUES there, and sends just the rows we fetch, not the whole result.
+                # The statement is wrapped so the server sends no row past the byte cap (bounded.py).
                 with conn.cursor(name=f"datalab_{uuid.uuid4().hex}") as cur:
-                    cur.itersize = cap + 1
-                    cur.execute(statement)
-                    fetched = cur.fetchmany(cap + 1)
-                    names = [d.name for d in cur.description or ()]
+                    # A statement without columns (SELECT FROM t) has nothing to measure or wrap.
+                    cur.execute(
+                        bounded_sql(statement, len(names), max_bytes, POSTGRES_SIZE) if names else statement
+                    )
+                    collect(rows, cur.fetchmany, sized=bool(names))
         except psycopg2.Error as exc:
             raise query_error(exc) from None
-        return query_result(names, fetched, cap, started)
+        return rows.result(started)
 
     def close(self) -> None:
         """Close the connection if one is open."""

@@ -1,17 +1,19 @@
-"""Shared result shaping: the row cap, JSON-safe values, unique column names."""
+"""Shared result shaping: the row and byte caps, JSON-safe values, unique column names."""
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import decimal
+import json
 import math
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from datalab.connectors.base import ConnectorError, Limits, QueryResult
+from datalab.connectors.base import ConnectorError, Limits, QueryResult, SchemaInfo, Table
 
 
 def row_cap(limit: int, limits: Limits) -> int:
@@ -62,21 +64,117 @@ def json_value(value: Any, depth: int = 0) -> Any:
     return str(value)
 
 
-def query_result(
-    names: Sequence[str], fetched: Sequence[Sequence[Any]], cap: int, started: float
-) -> QueryResult:
-    """Build a QueryResult from up to cap+1 fetched rows; the extra row only sets has_more."""
-    columns = unique_names(names)
-    rows = [dict(zip(columns, (json_value(v) for v in row), strict=True)) for row in fetched[:cap]]
-    return QueryResult(
-        columns=columns,
-        rows=rows,
-        row_count=len(rows),
-        execution_time_ms=round((time.perf_counter() - started) * 1000, 2),
-        has_more=len(fetched) > cap,
-    )
+def json_size(value: Any) -> int:
+    """Bytes `value` takes in the answer, written as FastAPI writes it (compact, UTF-8)."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return len(text) if text.isascii() else len(text.encode())
+
+
+class Rows:
+    """The rows of an answer, collected until the row cap or the byte cap; says which one cut.
+
+    Rows are measured as they are added, in the bytes the answer will hold, so the answer never
+    holds more than `max_bytes` of rows. Connectors keep what the driver holds bounded too: they
+    fetch in batches sized by `batch()`, and a database that can bound a row before sending it
+    (PostgreSQL, SQLite) does so, so no oversized value is ever materialised here whole.
+    """
+
+    def __init__(self, names: Sequence[str], cap: int, max_bytes: int) -> None:
+        self.columns = unique_names(names)
+        self.cap = cap
+        self.max_bytes = max_bytes
+        self.rows: list[dict[str, Any]] = []
+        self.size = 2  # the list's brackets
+        self.largest = 1
+        self.truncated: str | None = None
+
+    @property
+    def full(self) -> bool:
+        """Tell whether the answer is complete: a cap was reached."""
+        return self.truncated is not None
+
+    def batch(self) -> int:
+        """How many rows to fetch next: as many as could still fit, judged by the largest row yet."""
+        room = (self.max_bytes - self.size) // self.largest
+        return max(1, min(self.cap + 1 - len(self.rows), room, 1000))
+
+    def add(self, values: Sequence[Any]) -> bool:
+        """Add one fetched row; False (and the answer is complete) when it does not fit."""
+        if len(self.rows) >= self.cap:
+            self.truncated = "rows"
+            return False
+        row = dict(zip(self.columns, (json_value(v) for v in values), strict=True))
+        size = json_size(row) + 1  # and its comma
+        if self.size + size > self.max_bytes:
+            self.truncated = "bytes"
+            return False
+        self.rows.append(row)
+        self.size += size
+        self.largest = max(self.largest, size)
+        return True
+
+    def cut_by_bytes(self) -> None:
+        """Mark the answer cut by the byte cap (a row was too big to fetch at all)."""
+        self.truncated = "bytes"
+
+    def extend(self, fetched: Sequence[Sequence[Any]]) -> bool:
+        """Add fetched rows in order; False once the answer is complete."""
+        return all(self.add(row) for row in fetched)
+
+    def result(self, started: float) -> QueryResult:
+        """The QueryResult of the rows collected."""
+        return QueryResult(
+            columns=self.columns,
+            rows=self.rows,
+            row_count=len(self.rows),
+            execution_time_ms=elapsed_ms(started),
+            has_more=self.truncated is not None,
+            truncated=self.truncated,
+        )
+
+
+def collect(rows: Rows, fetchmany: Callable[[int], Sequence[Sequence[Any]]], *, sized: bool = False) -> Rows:
+    """Fetch in batches until the source has no more or a cap is reached.
+
+    With `sized`, each fetched row ends with its size as the bounded wrapper computed it
+    (bounded.py), and a row past the byte cap ends the answer without being added.
+    """
+    while not rows.full:
+        wanted = rows.batch()
+        fetched = fetchmany(wanted)
+        kept, past_cap = _within(fetched, rows.max_bytes) if sized else (fetched, False)
+        if not rows.extend(kept):
+            break
+        if past_cap:
+            rows.cut_by_bytes()
+            break
+        if len(fetched) < wanted:
+            break
+    return rows
+
+
+def _within(fetched: Sequence[Sequence[Any]], max_bytes: int) -> tuple[list[Sequence[Any]], bool]:
+    kept: list[Sequence[Any]] = []
+    for row in fetched:
+        size = row[-1]
+        if size is None or int(size) > max_bytes:
+            return kept, True
+        kept.append(row[:-1])
+    return kept, False
 
 
 def elapsed_ms(started: float) -> float:
     """Milliseconds since `started` (a perf_counter reading)."""
     return round((time.perf_counter() - started) * 1000, 2)
+
+
+def capped_schema(info: SchemaInfo, max_bytes: int) -> SchemaInfo:
+    """The schema's tables in order while they fit in `max_bytes` of JSON; `truncated` says if cut."""
+    kept: list[Table] = []
+    size = 2
+    for table in info.tables:
+        size += json_size(dataclasses.asdict(table)) + 1
+        if size > max_bytes:
+            return SchemaInfo(tables=kept, truncated="bytes")
+        kept.append(table)
+    return info

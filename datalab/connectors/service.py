@@ -5,6 +5,8 @@ a2wsgi's and AnyIO's, and a request waits for it at most the connect plus query
 timeouts. When every connector thread is busy (slow or hung sources) a new request is
 refused at once with 503 CONNECTORS_BUSY instead of queueing, so at most
 `CONNECTOR_THREADS` request threads ever wait on sources and the rest keep serving.
+One user holds at most `CONNECTOR_THREADS_PER_USER` of them (503 USER_CONNECTORS_BUSY
+beyond), so one user's slow sources cannot refuse everyone else.
 A job whose caller gave up keeps its slot until the driver returns (its own timeouts
 end it), so hung sources cannot pile up threads either.
 """
@@ -20,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
+import structlog
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -27,12 +30,14 @@ from datalab import audit
 from datalab.connectors import open_connector
 from datalab.connectors.base import Connector, ConnectorError, Limits, QueryResult, SchemaInfo, TestResult
 from datalab.connectors.configs import connection_config
+from datalab.connectors.rows import capped_schema
 from datalab.crypto import ConfigCipher
 from datalab.errors import Conflict, DomainError, InvalidInput
 from datalab.settings import Settings
 from shared_models import DataSource, SourceStatus, SourceType, User
 
 T = TypeVar("T")
+log = structlog.get_logger("datalab.connectors")
 DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306}
 # Seconds a request waits beyond the connector's own timeouts before it answers TIMEOUT.
 GRACE_S = 5.0
@@ -70,6 +75,18 @@ class ConnectorsBusy(DomainError):
         super().__init__("Too many data-source operations are running; try again shortly")
 
 
+class UserConnectorsBusy(DomainError):
+    """The caller already holds their share of connector threads (CONNECTOR_THREADS_PER_USER)."""
+
+    status_code = 503
+    code = "USER_CONNECTORS_BUSY"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "You already have as many data-source operations running as allowed; try again shortly"
+        )
+
+
 def limits_from(settings: Settings) -> Limits:
     """Return the bounds connectors work within, including the app's own database to refuse."""
     url = make_url(settings.database.database_url)
@@ -105,6 +122,7 @@ def limits_from(settings: Settings) -> Limits:
             d: frozenset(names) for d, names in settings.connectors.query_extra_functions.items()
         },
         allow_privileged=settings.connectors.data_source_allow_privileged,
+        max_query_bytes=settings.connectors.query_max_bytes,
     )
 
 
@@ -117,29 +135,83 @@ class ConnectorRunner:
             max_workers=settings.connectors.connector_threads, thread_name_prefix="connector"
         )
         self._slots = threading.BoundedSemaphore(settings.connectors.connector_threads)
+        # Fair shares: a user's slow sources may fill their share, never the whole pool.
+        self._share = settings.connectors.user_connector_threads
+        self._held: dict[int, int] = {}
+        self._held_lock = threading.Lock()
 
-    def run(self, source_type: SourceType, config: dict[str, object], work: Callable[[Connector], T]) -> T:
-        """Open a connector, apply `work`, close it; raise ConnectorError, or ConnectorsBusy when full."""
+    def run(
+        self,
+        source_type: SourceType,
+        config: dict[str, object],
+        work: Callable[[Connector], T],
+        *,
+        user_id: int | None = None,
+    ) -> T:
+        """Open a connector, apply `work`, close it; raise ConnectorError, or a Busy error when full.
+
+        ConnectorsBusy when the pool is full, UserConnectorsBusy when `user_id` already holds
+        their share.
+        """
+        # A full pool is everyone's answer; a pool with room refuses only the user past their share.
         if not self._slots.acquire(blocking=False):
             raise ConnectorsBusy
+        if not self._take_share(user_id):
+            self._slots.release()
+            raise UserConnectorsBusy
         try:
             future = self._executor.submit(
                 contextvars.copy_context().run, self._job, source_type, dict(config), work
             )
         except BaseException:
             self._slots.release()
+            self._return_share(user_id)
             raise
-        future.add_done_callback(lambda _: self._slots.release())
+        # Released when the job ends, not when the caller gives up: a hung source keeps its slot.
+        future.add_done_callback(lambda _: self._release(user_id))
         timeout = self.limits.connect_timeout_s + self.limits.query_timeout_s + GRACE_S
         try:
             return future.result(timeout=timeout)
         except FutureTimeout:
             raise ConnectorError("TIMEOUT", "The data source did not answer in time") from None
 
+    def _release(self, user_id: int | None) -> None:
+        self._slots.release()
+        self._return_share(user_id)
+
+    def _take_share(self, user_id: int | None) -> bool:
+        if user_id is None:
+            return True
+        with self._held_lock:
+            if self._held.get(user_id, 0) >= self._share:
+                return False
+            self._held[user_id] = self._held.get(user_id, 0) + 1
+            return True
+
+    def _return_share(self, user_id: int | None) -> None:
+        if user_id is None:
+            return
+        with self._held_lock:
+            left = self._held.get(user_id, 0) - 1
+            if left > 0:
+                self._held[user_id] = left
+            else:
+                self._held.pop(user_id, None)
+
     def _job(self, source_type: SourceType, config: dict[str, object], work: Callable[[Connector], T]) -> T:
         connector = open_connector(source_type.value, config, self.limits)
         try:
             return work(connector)
+        except ConnectorError:
+            raise
+        except Exception as exc:
+            # A driver or parser error no connector maps (psycopg2 raises a bare ValueError for a
+            # date past year 9999): the caller gets the connector's failure answer, recorded and
+            # audited like any other, and the log one line naming the error's type, no traceback.
+            log.warning("connector error", source_type=source_type.value, error=type(exc).__name__)
+            raise ConnectorError(
+                "QUERY_FAILED", "The source's answer could not be read (a value out of range or malformed)."
+            ) from None
         finally:
             connector.close()
 
@@ -150,7 +222,7 @@ def test_source(
     """Connect to `source` and record the outcome (status, last_test, error_message, audit)."""
     try:
         config = _config_of(cipher, source)
-        result = runner.run(SourceType(source.type), config, lambda c: c.test())
+        result = runner.run(SourceType(source.type), config, lambda c: c.test(), user_id=actor.id)
     except ConnectorError as exc:
         result = TestResult(success=False, message=exc.message, latency_ms=0.0, error_code=exc.code)
     source.status = (SourceStatus.CONNECTED if result.success else SourceStatus.FAILED).value
@@ -176,7 +248,9 @@ def describe_source(
     session: Session, cipher: ConfigCipher, runner: ConnectorRunner, actor: User, source: DataSource
 ) -> SchemaInfo:
     """Read the tables of `source`; raise SourceFailed with a safe message (recorded first)."""
-    return _use(session, cipher, runner, actor, source, {"operation": "schema"}, lambda c: c.schema())
+    max_bytes = runner.limits.max_query_bytes
+    work: Callable[[Connector], SchemaInfo] = lambda c: capped_schema(c.schema(), max_bytes)  # noqa: E731
+    return _use(session, cipher, runner, actor, source, {"operation": "schema"}, work)
 
 
 def query_source(
@@ -206,7 +280,7 @@ def _use(
 ) -> T:
     failure: ConnectorError | None = None
     try:
-        value = runner.run(SourceType(source.type), _config_of(cipher, source), work)
+        value = runner.run(SourceType(source.type), _config_of(cipher, source), work, user_id=actor.id)
     except ConnectorError as exc:
         failure = exc
     source.last_used = datetime.now(UTC)

@@ -11,7 +11,7 @@ from typing import Any
 from datalab.connectors import sql_guard, sql_rules
 from datalab.connectors.base import ConnectorError, Limits, QueryResult, SchemaInfo, TestResult
 from datalab.connectors.files import resolve_source_file
-from datalab.connectors.rows import elapsed_ms, query_result, row_cap
+from datalab.connectors.rows import Rows, collect, elapsed_ms, row_cap
 from datalab.connectors.sqlite_schema import READ_PRAGMAS, read_schema
 
 # What a read may do; everything else (writes, ATTACH, DETACH, other pragmas) is denied.
@@ -43,6 +43,21 @@ def _sqlite_error(exc: sqlite3.Error) -> ConnectorError:
     return ConnectorError("QUERY_FAILED", text.splitlines()[0][:300] if text else "The query failed.")
 
 
+def _too_big(exc: sqlite3.Error) -> bool:
+    return "too big" in str(exc)
+
+
+def _fetch_within_limit(cur: sqlite3.Cursor, n: int, rows: Rows) -> list[Any]:
+    # A value past SQLITE_LIMIT_LENGTH ends the answer at the rows before it.
+    try:
+        return cur.fetchmany(n)
+    except sqlite3.DataError as exc:
+        if not _too_big(exc):
+            raise
+        rows.cut_by_bytes()
+        return []
+
+
 class SQLiteConnector:
     """A SQLite file; read-only URI, PRAGMA query_only, an authorizer and a progress-handler deadline."""
 
@@ -64,6 +79,10 @@ class SQLiteConnector:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.Error as exc:
             raise _sqlite_error(exc) from None
+        # No string or blob may grow past the byte cap inside SQLite, which runs in this process:
+        # `zeroblob(1e9)` or a huge stored value fails there ("string or blob too big") instead
+        # of being built here. The query answers the rows before it, cut by bytes.
+        conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, self._limits.max_query_bytes)
         conn.set_authorizer(_authorizer)
         conn.set_progress_handler(self._past_deadline, 10_000)
         self._conn = conn
@@ -109,12 +128,18 @@ class SQLiteConnector:
         self._start_clock()
         try:
             cur = conn.execute(statement)
-            fetched = cur.fetchmany(cap + 1)
-            names = [d[0] for d in cur.description or ()]
+            rows = Rows([d[0] for d in cur.description or ()], cap, self._limits.max_query_bytes)
+            collect(rows, lambda n: _fetch_within_limit(cur, n, rows))
             cur.close()
+        except sqlite3.DataError as exc:
+            if not _too_big(exc):
+                raise _sqlite_error(exc) from None
+            # The first row already held a value past the cap: nothing to answer but the cut.
+            rows = Rows([], cap, self._limits.max_query_bytes)
+            rows.cut_by_bytes()
         except sqlite3.Error as exc:
             raise _sqlite_error(exc) from None
-        return query_result(names, fetched, cap, started)
+        return rows.result(started)
 
     def close(self) -> None:
         """Close the file."""

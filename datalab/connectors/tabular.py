@@ -23,8 +23,9 @@ from datalab.connectors.base import (
     Table,
     TestResult,
 )
+from datalab.connectors.bounded import DUCKDB_SIZE, bounded_sql, describe_sql
 from datalab.connectors.files import resolve_source_file
-from datalab.connectors.rows import elapsed_ms, query_result, row_cap
+from datalab.connectors.rows import Rows, collect, elapsed_ms, row_cap
 
 _READERS = {"csv": "read_csv_auto", "json": "read_json_auto"}
 _LOCKED_CONFIG: dict[str, str | int | float | list[str]] = {
@@ -122,18 +123,27 @@ class TabularConnector:
 
     def query(self, sql: str, limit: int) -> QueryResult:
         """Run one read-only SELECT in DuckDB, interrupted past the time limit."""
-        statement = sql_guard.check_read_only(sql, "duckdb", self._limits.extra_functions.get("duckdb", ()))
+        extra = self._limits.extra_functions.get("duckdb", frozenset())
+        return self.query_checked(sql_guard.check_read_only(sql, "duckdb", extra), limit)
+
+    def query_checked(self, statement: str, limit: int) -> QueryResult:
+        """Run a statement the SQL guard has already passed (the isolated child's entry)."""
         cap = row_cap(limit, self._limits)
+        max_bytes = self._limits.max_query_bytes
         conn = self._connect()
         started = time.perf_counter()
         try:
             with self._clock(conn):
-                cur = conn.execute(statement)
-                fetched = cur.fetchmany(cap + 1)
-                names = [d[0] for d in cur.description or ()]
+                names = [d[0] for d in conn.execute(describe_sql(statement)).description or ()]
+                rows = Rows(names, cap, max_bytes)
+                # Each row is measured by DuckDB and sent as NULLs past the cap (bounded.py), so no
+                # oversized value is converted to Python. DuckDB still computes it in its own memory.
+                wrapped = bounded_sql(statement, len(names), max_bytes, DUCKDB_SIZE) if names else statement
+                cur = conn.execute(wrapped)
+                collect(rows, cur.fetchmany, sized=bool(names))
         except duckdb.Error as exc:
             raise _duckdb_error(exc) from None
-        return query_result(names, fetched, cap, started)
+        return rows.result(started)
 
     def close(self) -> None:
         """Drop the in-memory copy."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, cast, exists, func, select
@@ -13,13 +15,53 @@ from datalab import audit
 from datalab.connectors.configs import fits_some_type, validate_config
 from datalab.crypto import ConfigCipher
 from datalab.destinations import keep_only_at_same_destination, source_destination
-from datalab.errors import Conflict, Forbidden, InvalidInput, NotFound
+from datalab.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from datalab.inputs import DataSourceCreate, DataSourceUpdate
 from datalab.masking import Path, mask_secrets, merge_masked
 from datalab.services.pages import Page, PageRequest, paginate, valid_id
 from shared_models import DataSource, Role, SourceStatus, SourceType, User
 
 NAME_TAKEN = "A data source with this name already exists"
+
+
+@dataclass(frozen=True)
+class SourceQuota:
+    """What one user may store: active sources (MAX_SOURCES_PER_USER), config bytes (CONFIG_MAX_BYTES)."""
+
+    max_sources: int = 100
+    config_max_bytes: int = 64 * 1024
+
+
+class ConfigTooLarge(DomainError):
+    """A config larger, written as JSON, than CONFIG_MAX_BYTES."""
+
+    status_code = 413
+    code = "CONFIG_TOO_LARGE"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"config: larger than {limit} bytes as JSON")
+
+
+def _check_config_size(config: dict[str, Any], quota: SourceQuota) -> None:
+    # Measured before any per-type check, as stored (compact JSON): the body limit alone lets a
+    # config of a megabyte through, encrypted, masked and decrypted again on every read.
+    if len(json.dumps(config, separators=(",", ":")).encode()) > quota.config_max_bytes:
+        raise ConfigTooLarge(quota.config_max_bytes)
+
+
+def _check_source_count(session: Session, owner: User, quota: SourceQuota) -> None:
+    # The owner's row is locked (PostgreSQL) so two concurrent creates cannot both pass the count.
+    session.execute(select(User.id).where(User.id == owner.id).with_for_update())
+    active = session.scalar(
+        select(func.count())
+        .select_from(DataSource)
+        .where(DataSource.owner_id == owner.id, DataSource.is_active.is_(True))
+    )
+    if (active or 0) >= quota.max_sources:
+        raise Conflict(
+            f"You already have {quota.max_sources} data sources, the most allowed; delete one first",
+            code="TOO_MANY_SOURCES",
+        )
 
 
 def visible_to(actor: User) -> Select[DataSource]:
@@ -84,10 +126,22 @@ def _has_tag(session: Session, tag: str) -> ColumnElement[bool]:
     return exists(select(1).select_from(items).where(items.c.value == tag))
 
 
-def create(session: Session, cipher: ConfigCipher, owner: User, data: DataSourceCreate) -> DataSource:
-    """Create a source for `owner`; its config is checked for its type and encrypted before it is stored."""
+def create(
+    session: Session,
+    cipher: ConfigCipher,
+    owner: User,
+    data: DataSourceCreate,
+    *,
+    quota: SourceQuota = SourceQuota(),  # noqa: B008 - frozen, shared safely
+) -> DataSource:
+    """Create a source for `owner`; its config is checked for its type and encrypted before it is stored.
+
+    Refused past the owner's quota: 413 ConfigTooLarge, 409 TOO_MANY_SOURCES.
+    """
+    _check_config_size(data.config, quota)
     config = validate_config(data.type, data.config)
     _ensure_name_free(session, owner.id, data.name)
+    _check_source_count(session, owner, quota)
     source = DataSource(
         owner_id=owner.id,
         name=data.name,
@@ -110,7 +164,13 @@ def create(session: Session, cipher: ConfigCipher, owner: User, data: DataSource
 
 
 def update(
-    session: Session, cipher: ConfigCipher, actor: User, source: DataSource, data: DataSourceUpdate
+    session: Session,
+    cipher: ConfigCipher,
+    actor: User,
+    source: DataSource,
+    data: DataSourceUpdate,
+    *,
+    quota: SourceQuota = SourceQuota(),  # noqa: B008 - frozen, shared safely
 ) -> DataSource:
     """Apply the fields that were sent; a masked secret keeps the stored one.
 
@@ -121,6 +181,7 @@ def update(
     new_type = SourceType(changes["type"]) if changes.get("type") is not None else SourceType(source.type)
     new_config: dict[str, Any] | None = None
     if changes.get("config") is not None:
+        _check_config_size(changes["config"], quota)
         stored = cipher.decrypt(source.config_encrypted)
         merged, kept = merge_masked(stored, changes["config"])
         new_config = _fitting(new_type, merged, sent=changes["config"])

@@ -127,6 +127,27 @@ class ConnectorSettings(Group):
         description="UNSAFE: let sources connect as superusers or accounts with file, process or "
         "server-program rights, which can read server files whatever the query guard does.",
     )
+    query_max_bytes: int = Field(
+        10 * 1024 * 1024,
+        ge=1_024,
+        le=1024 * 1024 * 1024,
+        description="Bytes of rows one query or schema answer may hold; beyond it the answer is cut.",
+    )
+    connector_threads_per_user: int | None = Field(
+        None,
+        ge=1,
+        le=200,
+        description="Connector threads one user may hold at once; default half of CONNECTOR_THREADS.",
+    )
+    max_sources_per_user: int = Field(
+        100, ge=1, le=100_000, description="Active data sources one user may own; one more is a 409."
+    )
+    config_max_bytes: int = Field(
+        64 * 1024,
+        ge=1_024,
+        le=1024 * 1024,
+        description="Bytes of a data-source config as JSON; more is a 413.",
+    )
     connector_threads: int = Field(
         8,
         ge=1,
@@ -134,6 +155,12 @@ class ConnectorSettings(Group):
         description="Threads that run source work; when all are busy more work gets 503 CONNECTORS_BUSY. "
         "Keep it below WSGI_WORKERS.",
     )
+
+    @property
+    def user_connector_threads(self) -> int:
+        """Return the connector threads one user may hold: the setting, or half the pool (at least 1)."""
+        share = self.connector_threads_per_user or max(1, self.connector_threads // 2)
+        return min(share, self.connector_threads)
 
     @field_validator("query_extra_functions")
     @classmethod

@@ -68,7 +68,10 @@ def create_source(
     session: SessionDep, runtime: RuntimeDep, owner: Writer, source_in: DataSourceCreate
 ) -> DataSourceRead:
     """Create a source owned by the caller (user and up); its config is stored encrypted."""
-    return DataSourceRead.of(data_sources.create(session, runtime.cipher, owner, source_in), runtime.cipher)
+    return DataSourceRead.of(
+        data_sources.create(session, runtime.cipher, owner, source_in, quota=runtime.source_quota),
+        runtime.cipher,
+    )
 
 
 @router.get("/{source_id}", summary="Get one data source", responses=errors(401, 404, 422))
@@ -86,7 +89,9 @@ def update_source(
     source_in: DataSourceUpdate,
 ) -> DataSourceRead:
     """Change the fields sent; a masked secret ("********") keeps the stored one."""
-    updated = data_sources.update(session, runtime.cipher, actor, source, source_in)
+    updated = data_sources.update(
+        session, runtime.cipher, actor, source, source_in, quota=runtime.source_quota
+    )
     return DataSourceRead.of(updated, runtime.cipher)
 
 

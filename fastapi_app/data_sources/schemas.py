@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -109,15 +109,22 @@ class TableRead(BaseModel):
     constraints: list[dict[str, Any]]
 
 
+Truncated = Literal["rows", "bytes"]
+
+
 class SchemaRead(BaseModel):
-    """What a source holds."""
+    """What a source holds, cut at QUERY_MAX_BYTES (`truncated` is then "bytes")."""
 
     tables: list[TableRead]
+    truncated: Literal["bytes"] | None = Field(
+        None, description='"bytes" when the tables were cut at QUERY_MAX_BYTES, else null'
+    )
 
     @classmethod
     def of(cls, info: SchemaInfo) -> SchemaRead:
         """Describe `info`."""
-        return cls.model_validate({"tables": [asdict(table) for table in info.tables]})
+        tables = [asdict(table) for table in info.tables]
+        return cls.model_validate({"tables": tables, "truncated": info.truncated})
 
 
 class QueryIn(Input):
@@ -130,13 +137,18 @@ class QueryIn(Input):
 
 
 class QueryRead(BaseModel):
-    """Rows of a query as objects, the column names in order, and whether more rows were cut."""
+    """Rows of a query as objects, the column names in order, and whether (and why) rows were cut."""
 
     data: list[dict[str, Any]]
     columns: list[str]
     row_count: int
     execution_time_ms: float
     has_more: bool
+    truncated: Truncated | None = Field(
+        None,
+        description='Why the rows were cut: "rows" (the limit or QUERY_MAX_ROWS), "bytes" '
+        "(QUERY_MAX_BYTES of JSON rows); null when every row is here",
+    )
 
     @classmethod
     def of(cls, result: QueryResult) -> QueryRead:
@@ -147,4 +159,5 @@ class QueryRead(BaseModel):
             row_count=result.row_count,
             execution_time_ms=round(result.execution_time_ms, 1),
             has_more=result.has_more,
+            truncated=result.truncated,
         )

@@ -163,9 +163,11 @@ async def _read_body(receive: Receive) -> tuple[bytes, Receive]:
 
 def _account_of(body: bytes) -> str | None:
     # Normalised as the login form does (datalab.fields.LoginEmail): stripped and lower-cased.
+    # A body nesting deeper than the parser's recursion limit names no account; the half that
+    # serves the route refuses it in its own shape.
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     email = data.get("email") if isinstance(data, dict) else None
     return email.strip().lower() if isinstance(email, str) and email.strip() else None

@@ -53,7 +53,7 @@ def create_source(request: Request, body: RawBody, session: SessionDep, runtime:
     user, _, _ = signed_in(request, session, runtime)
     owner = require_role(user, Role.USER)
     data = parse_input(DataSourceCreate, json_object(body), ignore_unknown=True)
-    source = data_sources.create(session, runtime.cipher, owner, data)
+    source = data_sources.create(session, runtime.cipher, owner, data, quota=runtime.source_quota)
     return LegacyJSONResponse(_json(runtime, source), status_code=201)
 
 
@@ -74,7 +74,10 @@ def update_source(
     actor = require_role(user, Role.USER)
     data = parse_input(DataSourceUpdate, json_object(body), ignore_unknown=True)
     return LegacyJSONResponse(
-        _json(runtime, data_sources.update(session, runtime.cipher, actor, source, data))
+        _json(
+            runtime,
+            data_sources.update(session, runtime.cipher, actor, source, data, quota=runtime.source_quota),
+        )
     )
 
 

@@ -228,3 +228,26 @@ def test_body_read_for_the_account_key_still_reaches_the_half(
         response = client.post(path, content=chunks, headers={"Content-Type": "application/json"})
     assert response.status_code == 201, response.text
     assert count(session, User) == 1
+
+
+NESTED = ("[" * 100_000 + "]" * 100_000).encode()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/auth/login",
+        "/api/v1/auth/login",
+        "/api/auth/register",
+        "/api/v1/auth/register",
+        "/api/v1/auth/reset-password",
+    ],
+)
+def test_deeply_nested_json_is_a_4xx_with_limits_on(
+    settings: Settings, session: Session, path: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The account key is read from the body; a body nesting past the parser's depth is no 500."""
+    with edge_client(settings) as client:
+        response = client.post(path, content=NESTED, headers={"Content-Type": "application/json"})
+    assert 400 <= response.status_code < 500, response.text
+    assert "Traceback" not in caplog.text

@@ -57,6 +57,8 @@ class _Handler(BaseHTTPRequestHandler):
             "/slow": self._slow,
             "/redirect": lambda: self._send(302, b"", Location=query["to"][0]),
             "/loop": lambda: self._send(302, b"", Location="/loop"),
+            "/bad-location": lambda: self._send(302, b"", Location="http://[::1"),
+            "/wide": lambda: self._json({f"k{i}": i for i in range(int(query.get("n", ["10"])[0]))}),
         }
         routes.get(url.path, lambda: self._json({"error": "no route"}, 404))()
 

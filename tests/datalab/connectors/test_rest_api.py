@@ -146,6 +146,13 @@ def test_redirect_loop_stops(api: Connector) -> None:
         api.query("/loop", 10)
 
 
+@pytest.mark.parametrize("path", ["/bad-location", "/redirect?to=http%3A%2F%2Fxn--zz%2F"])
+def test_malformed_redirect_is_a_bad_response(api: Connector, path: str) -> None:
+    with pytest.raises(ConnectorError) as caught:
+        api.query(path, 10)
+    assert caught.value.code == "BAD_RESPONSE"
+
+
 def test_credentials_not_sent_to_another_origin(
     rest_server: RestServer, other_rest_server: RestServer, limits: Limits
 ) -> None:
