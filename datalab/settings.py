@@ -122,7 +122,9 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = Field(
         None, description="Endpoint of an S3-compatible server (MinIO, Ceph...); unset for AWS itself"
     )
-    aws_access_key_id: SecretStr | None = Field(None, description="S3 access key; unset: boto3's default chain")
+    aws_access_key_id: SecretStr | None = Field(
+        None, description="S3 access key; unset: boto3's default chain"
+    )
     aws_secret_access_key: SecretStr | None = Field(None, description="S3 secret key")
     aws_region: str | None = Field(None, description="S3 region; unset: boto3's default")
     dataset_max_bytes: int = Field(

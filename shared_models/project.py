@@ -38,9 +38,7 @@ class ProjectMember(Base):
     """One user's membership of one project."""
 
     __tablename__ = "project_member"
-    __table_args__ = (
-        CheckConstraint(f"role IN {tuple(r.value for r in ProjectRole)}", name="role_known"),
-    )
+    __table_args__ = (CheckConstraint(f"role IN {tuple(r.value for r in ProjectRole)}", name="role_known"),)
 
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), primary_key=True)
     # Indexed: "which projects is this user in" runs on every project-scoped request.
