@@ -8,16 +8,18 @@ from datalab.connectors.service import ConnectorRunner
 from datalab.crypto import ConfigCipher
 from datalab.passwords import PasswordHasher
 from datalab.settings import Settings
+from datalab.storage import ObjectStore, open_storage
 
 
 @dataclass(frozen=True)
 class Runtime:
-    """Settings plus the password hasher, config cipher and connector pool they configure."""
+    """Settings plus the password hasher, config cipher, connector pool and object store they configure."""
 
     settings: Settings
     passwords: PasswordHasher
     cipher: ConfigCipher
     connectors: ConnectorRunner
+    storage: ObjectStore
 
 
 def build_runtime(settings: Settings) -> Runtime:
@@ -27,4 +29,5 @@ def build_runtime(settings: Settings) -> Runtime:
         passwords=PasswordHasher(settings.bcrypt_rounds),
         cipher=ConfigCipher(settings.fernet_keys),
         connectors=ConnectorRunner(settings),
+        storage=open_storage(settings),
     )

@@ -11,6 +11,7 @@ from fastapi_app.admin.router import router as admin_router
 from fastapi_app.audit_logs.router import router as audit_logs_router
 from fastapi_app.auth.router import router as auth_router
 from fastapi_app.data_sources.router import router as data_sources_router
+from fastapi_app.datasets.router import router as datasets_router
 from fastapi_app.dependencies import current_user
 from fastapi_app.health.router import router as health_router
 from fastapi_app.integrations.router import router as integrations_router
@@ -48,6 +49,7 @@ def include_routers(app: FastAPI) -> None:
         users_router,
         projects_router,
         data_sources_router,
+        datasets_router,
         integrations_router,
         audit_logs_router,
         admin_router,

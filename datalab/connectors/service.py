@@ -17,6 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -106,12 +107,14 @@ class ConnectorRunner:
 
     def run(self, source_type: SourceType, config: dict[str, object], work: Callable[[Connector], T]) -> T:
         """Open a connector, apply `work`, close it; raise ConnectorError, or ConnectorsBusy when full."""
+        return self.run_with(partial(open_connector, source_type.value, dict(config), self.limits), work)
+
+    def run_with(self, opener: Callable[[], Connector], work: Callable[[Connector], T]) -> T:
+        """Like `run`, for a connector `opener` makes (a dataset's, say), on the same bounded pool."""
         if not self._slots.acquire(blocking=False):
             raise ConnectorsBusy
         try:
-            future = self._executor.submit(
-                contextvars.copy_context().run, self._job, source_type, dict(config), work
-            )
+            future = self._executor.submit(contextvars.copy_context().run, self._job, opener, work)
         except BaseException:
             self._slots.release()
             raise
@@ -122,8 +125,8 @@ class ConnectorRunner:
         except FutureTimeout:
             raise ConnectorError("TIMEOUT", "The data source did not answer in time") from None
 
-    def _job(self, source_type: SourceType, config: dict[str, object], work: Callable[[Connector], T]) -> T:
-        connector = open_connector(source_type.value, config, self.limits)
+    def _job(self, opener: Callable[[], Connector], work: Callable[[Connector], T]) -> T:
+        connector = opener()
         try:
             return work(connector)
         finally:

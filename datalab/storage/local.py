@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from datalab.storage.base import CHUNK_BYTES, StorageError, StoredObject, new_temp_key
 
@@ -39,10 +40,12 @@ class LocalStore:
         os.replace(self._path(temp_key), target)
 
     def read_chunks(self, key: str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
-        """Yield the file's bytes chunk by chunk."""
-        with self._path(key).open("rb") as handle:
-            while chunk := handle.read(chunk_bytes):
-                yield chunk
+        """Open the file now (so a missing one fails before any byte is sent), then yield its chunks."""
+        try:
+            handle = self._path(key).open("rb")
+        except OSError:
+            raise StorageError("The object is missing from storage") from None
+        return _chunks(handle, chunk_bytes)
 
     def fetch(self, key: str, target: Path) -> None:
         """Copy the file to `target`."""
@@ -70,3 +73,9 @@ class LocalStore:
     def exists(self, key: str) -> bool:
         """Tell whether the file exists."""
         return self._path(key).is_file()
+
+
+def _chunks(handle: BinaryIO, chunk_bytes: int) -> Iterator[bytes]:
+    with handle:
+        while chunk := handle.read(chunk_bytes):
+            yield chunk

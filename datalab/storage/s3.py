@@ -70,15 +70,12 @@ class S3Store:
             raise StorageError(f"Commit in object storage failed: {type(exc).__name__}") from None
 
     def read_chunks(self, key: str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
-        """Stream the object's body chunk by chunk."""
+        """Open the object now (so a failure comes before any byte is sent), then stream its body."""
         try:
             body = self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"]
         except (BotoCoreError, ClientError) as exc:
             raise StorageError(f"Read from object storage failed: {type(exc).__name__}") from None
-        try:
-            yield from body.iter_chunks(chunk_bytes)
-        finally:
-            body.close()
+        return _chunks(body, chunk_bytes)
 
     def fetch(self, key: str, target: Path) -> None:
         """Download the object to `target` (in parts, for large objects)."""
@@ -110,3 +107,10 @@ class S3Store:
                 return False
             raise StorageError(f"Object storage failed: {type(exc).__name__}") from None
         return True
+
+
+def _chunks(body: Any, chunk_bytes: int) -> Iterator[bytes]:
+    try:
+        yield from body.iter_chunks(chunk_bytes)
+    finally:
+        body.close()
