@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from datalab import audit, permissions
@@ -160,17 +160,13 @@ def discard(session: Session, version_id: int) -> None:
     if version is None:
         return
     dataset_id = version.dataset_id
-    session.delete(version)
-    session.flush()
+    session.execute(delete(DatasetVersion).where(DatasetVersion.id == version_id))
     others = session.scalar(select(func.count()).where(DatasetVersion.dataset_id == dataset_id))
     if not others:
-        dataset = session.get(Dataset, dataset_id)
-        if dataset is not None:
-            session.delete(dataset)
-    session.flush()
+        session.execute(delete(Dataset).where(Dataset.id == dataset_id))
 
 
-def delete(session: Session, actor: User, dataset: Dataset) -> list[str]:
+def delete_dataset(session: Session, actor: User, dataset: Dataset) -> list[str]:
     """Delete a dataset and its versions; return the object keys to remove once this commits."""
     permissions.require(session, actor, dataset.project_id, Action.CHANGE_DATASET)
     rows = session.scalars(select(DatasetVersion).where(DatasetVersion.dataset_id == dataset.id)).all()
@@ -184,10 +180,9 @@ def delete(session: Session, actor: User, dataset: Dataset) -> list[str]:
         resource_id=dataset.id,
         details=details,
     )
-    for version in rows:
-        session.delete(version)
-    session.delete(dataset)
-    session.flush()
+    session.execute(delete(DatasetVersion).where(DatasetVersion.dataset_id == dataset.id))
+    session.execute(delete(Dataset).where(Dataset.id == dataset.id))
+    session.expunge(dataset)
     return keys
 
 

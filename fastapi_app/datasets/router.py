@@ -168,6 +168,7 @@ def preview_dataset(
 @router.get(
     "/{dataset_id}/profile",
     summary="Profile a dataset's columns",
+    response_model=ProfileRead,
     responses=errors(401, 404, 422, 502, 503, 504),
 )
 def profile_dataset(
@@ -237,7 +238,7 @@ def delete_dataset(
     tasks: BackgroundTasks,
 ) -> Response:
     """Delete a dataset and every version's object (the objects once the deletion is committed)."""
-    keys = datasets.delete(session, user, dataset)
+    keys = datasets.delete_dataset(session, user, dataset)
     # Background tasks run after the session dependency has committed; a crash before leaves
     # objects no row names, which `datalab storage gc` removes.
     tasks.add_task(_delete_objects, runtime.storage, keys)
