@@ -53,24 +53,25 @@ def check_archive(path: Path, limits: XlsxLimits) -> None:
 
 def to_csv(path: Path, target: Path) -> None:
     """Write the workbook's first sheet to `target` as CSV (first row: the header)."""
-    try:
-        book = load_workbook(path, read_only=True, data_only=True, keep_links=False)
-    except Exception:  # noqa: BLE001 - openpyxl raises many kinds on a malformed workbook
-        raise DatasetInvalid("The workbook cannot be read") from None
-    try:
-        sheet = book.worksheets[0] if book.worksheets else None
-        if sheet is None:
-            raise DatasetInvalid("The workbook has no sheet")
-        with target.open("w", newline="", encoding="utf-8") as out:
-            writer = csv.writer(out)
-            for row in sheet.iter_rows(values_only=True):
-                writer.writerow([_cell(value) for value in row])
-    except DatasetInvalid:
-        raise
-    except Exception:  # noqa: BLE001
-        raise DatasetInvalid("The workbook cannot be read") from None
-    finally:
-        book.close()
+    # A file object, not a path: openpyxl refuses paths without an .xlsx suffix (spool files have none).
+    with path.open("rb") as handle:
+        try:
+            book = load_workbook(handle, read_only=True, data_only=True, keep_links=False)
+        except Exception:  # noqa: BLE001 - openpyxl raises many kinds on a malformed workbook
+            raise DatasetInvalid("The workbook cannot be read") from None
+        try:
+            if not book.worksheets:
+                raise DatasetInvalid("The workbook has no sheet")
+            with target.open("w", newline="", encoding="utf-8") as out:
+                writer = csv.writer(out)
+                for row in book.worksheets[0].iter_rows(values_only=True):
+                    writer.writerow([_cell(value) for value in row])
+        except DatasetInvalid:
+            raise
+        except Exception:  # noqa: BLE001
+            raise DatasetInvalid("The workbook cannot be read") from None
+        finally:
+            book.close()
 
 
 def _cell(value: Any) -> Any:
