@@ -7,6 +7,7 @@ import hashlib
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from httpx2 import Response
 from sqlalchemy.orm import Session
 
 from datalab.storage import FINAL_PREFIX, TEMP_PREFIX, ObjectStore
@@ -17,7 +18,7 @@ from tests.helpers import audit_entries, count, error_of
 URL = "/api/v1/datasets"
 
 
-def upload(client: TestClient, headers: dict[str, str], fmt: str, content: bytes, **fields: str):  # type: ignore[no-untyped-def]
+def upload(client: TestClient, headers: dict[str, str], fmt: str, content: bytes, **fields: str) -> Response:
     """POST a file as multipart/form-data, named after its format."""
     data = {"name": f"rows {fmt}", **fields}
     return client.post(URL, files={"file": (f"rows.{fmt}", content)}, data=data, headers=headers)
