@@ -31,7 +31,8 @@ class Action(Enum):
     CHANGE_SOURCE = Role.USER  # create, change, delete or test a data source
     CHANGE_DATASET = Role.ANALYST  # upload, add a version, delete a dataset
     QUERY = Role.ANALYST  # schema and query
-    MANAGE_PROJECT = Role.ADMIN  # rename, delete, members: project owners and admins
+    # Rename, delete, members: a project's owners (whatever their global role) and admins.
+    MANAGE_PROJECT = Role.ADMIN
 
 
 def member_projects(actor: User) -> ColumnElement[int]:
@@ -79,6 +80,8 @@ def effective_rank(session: Session, actor: User, project_id: int | None) -> int
 
 def allows(session: Session, actor: User, project_id: int | None, action: Action) -> bool:
     """Tell whether `actor` may do `action` on a resource of `project_id` they can already see."""
+    if action is Action.MANAGE_PROJECT and project_id is not None and actor.role != Role.ADMIN:
+        return project_role(session, actor, project_id) == ProjectRole.OWNER
     return effective_rank(session, actor, project_id) >= ROLE_RANK[action.value]
 
 

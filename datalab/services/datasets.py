@@ -67,7 +67,7 @@ def list_visible(
         statement = statement.where(Dataset.owner_id == actor.id, Dataset.project_id.is_(None))
     statement = statement.order_by(Dataset.id.desc())
     total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
-    rows = session.execute(statement.limit(request.limit).offset(request.offset)).tuples().all()
+    rows = session.execute(statement.limit(request.limit).offset(request.offset)).all()
     return Page(items=[(d, v) for d, v in rows], total=total, limit=request.limit, offset=request.offset)
 
 
@@ -196,5 +196,5 @@ def stale_pending(session: Session, before: datetime) -> list[DatasetVersion]:
 
 def referenced_keys(session: Session) -> set[str]:
     """Return every object key a version row names, committed or temporary."""
-    rows = session.execute(select(DatasetVersion.storage_key, DatasetVersion.temp_key)).tuples()
+    rows = session.execute(select(DatasetVersion.storage_key, DatasetVersion.temp_key))
     return {key for pair in rows for key in pair if key}

@@ -75,7 +75,7 @@ def members(session: Session, project: Project) -> list[tuple[ProjectMember, Use
         .where(ProjectMember.project_id == project.id)
         .order_by(ProjectMember.created_at, User.id)
     )
-    return [(member, user) for member, user in rows.tuples()]
+    return [(member, user) for member, user in rows]
 
 
 def add_member(
