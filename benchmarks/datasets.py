@@ -142,22 +142,22 @@ def run(size_mb: int, work: Path) -> dict[str, float]:
             "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
             "Content-Length": str(length),
         }
-        with RssSampler(server.pid) as rss, httpx.Client(timeout=600) as http:
-            started = time.perf_counter()
-            created = http.post(f"{base}/api/v1/datasets", content=body, headers=upload_headers)
-            upload_s = time.perf_counter() - started
+        with httpx.Client(timeout=600) as http:
+            with RssSampler(server.pid) as upload_rss:
+                started = time.perf_counter()
+                created = http.post(f"{base}/api/v1/datasets", content=body, headers=upload_headers)
+                upload_s = time.perf_counter() - started
             created.raise_for_status()
             dataset = created.json()["id"]
             digest = hashlib.sha256()
-            started = time.perf_counter()
-            with (
-                (work / "down.csv").open("wb") as out,
-                http.stream("GET", f"{base}/api/v1/datasets/{dataset}/download", headers=headers) as down,
-            ):
-                for chunk in down.iter_bytes(CHUNK):
-                    digest.update(chunk)
-                    out.write(chunk)
-            download_s = time.perf_counter() - started
+            url = f"{base}/api/v1/datasets/{dataset}/download"
+            with RssSampler(server.pid) as download_rss:
+                started = time.perf_counter()
+                with (work / "down.csv").open("wb") as out, http.stream("GET", url, headers=headers) as down:
+                    for chunk in down.iter_bytes(CHUNK):
+                        digest.update(chunk)
+                        out.write(chunk)
+                download_s = time.perf_counter() - started
         assert digest.hexdigest() == created.json()["sha256"], "downloaded bytes differ"
     finally:
         server.terminate()
@@ -171,8 +171,10 @@ def run(size_mb: int, work: Path) -> dict[str, float]:
         "upload_vs_copy": round(copy_s / upload_s, 3),
         "download_vs_copy": round(copy_s / download_s, 3),
         "server_rss_baseline_mb": round(baseline / MB, 1),
-        "server_rss_peak_mb": round(rss.peak / MB, 1),
-        "server_rss_growth_mb": round((rss.peak - baseline) / MB, 1),
+        "server_rss_upload_peak_mb": round(upload_rss.peak / MB, 1),
+        "server_rss_upload_growth_mb": round((upload_rss.peak - baseline) / MB, 1),
+        "server_rss_download_peak_mb": round(download_rss.peak / MB, 1),
+        "server_rss_download_growth_mb": round((download_rss.peak - baseline) / MB, 1),
     }
 
 
