@@ -47,10 +47,8 @@ _MULTIPART: dict[str, Any] = {
                         "name": {"type": "string", "maxLength": 255},
                         "description": {"type": "string", "maxLength": 2000},
                         "project_id": {"type": "integer", "minimum": 1},
-                        "format": {
-                            "type": "string",
-                            "enum": ["csv", "tsv", "json", "ndjson", "parquet", "xlsx"],
-                        },
+                        # Optional: the file name's extension declares the format otherwise.
+                        "format": {"$ref": "#/components/schemas/DatasetFormat"},
                     },
                 }
             }
