@@ -88,3 +88,10 @@ def zip_bomb(expanded_bytes: int = 64 * 1024 * 1024) -> bytes:
             for _ in range(expanded_bytes // len(block)):
                 member.write(block)
     return out.getvalue()
+
+
+def empty_workbook() -> bytes:
+    """Return a real XLSX whose only sheet is empty (no header, no rows)."""
+    out = io.BytesIO()
+    Workbook().save(out)
+    return out.getvalue()

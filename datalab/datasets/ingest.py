@@ -55,8 +55,11 @@ def ingest(
 ) -> tuple[Dataset, DatasetVersion]:
     """Check `upload`, keep it in storage and record it; a bad file leaves no row and no object."""
     fmt = declared_format(upload.filename, upload.fields.get("format"))
-    shape = inspect(fmt, upload.path, xlsx_limits(settings))
-    upload.path.with_name(upload.path.name + ".csv").unlink(missing_ok=True)
+    try:
+        shape = inspect(fmt, upload.path, xlsx_limits(settings))
+    finally:
+        # XLSX is read through a CSV made beside the upload; it never outlives the check.
+        upload.path.with_name(upload.path.name + ".csv").unlink(missing_ok=True)
     try:
         temp_key = store.put_temp(upload.path)
     except StorageError as exc:

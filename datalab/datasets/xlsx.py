@@ -62,10 +62,14 @@ def to_csv(path: Path, target: Path) -> None:
         try:
             if not book.worksheets:
                 raise DatasetInvalid("The workbook has no sheet")
+            rows = 0
             with target.open("w", newline="", encoding="utf-8") as out:
                 writer = csv.writer(out)
                 for row in book.worksheets[0].iter_rows(values_only=True):
                     writer.writerow([_cell(value) for value in row])
+                    rows += 1
+            if rows == 0:
+                raise DatasetInvalid("The workbook's first sheet is empty")
         except DatasetInvalid:
             raise
         except Exception:  # noqa: BLE001

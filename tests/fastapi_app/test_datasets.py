@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from datalab.storage import FINAL_PREFIX, TEMP_PREFIX, ObjectStore
 from shared_models import Dataset, DatasetVersion
-from tests.dataset_files import COLUMNS, FORMATS, bad_file, good_file, zip_bomb
+from tests.dataset_files import COLUMNS, FORMATS, bad_file, empty_workbook, good_file, zip_bomb
 from tests.helpers import audit_entries, count, error_of
 
 URL = "/api/v1/datasets"
@@ -124,6 +124,19 @@ def test_malformed_file_422_leaves_nothing(
     assert stored_keys(object_store) == []
     spool = app.state.settings.upload_spool_dir
     assert not spool.exists() or list(spool.iterdir()) == []
+
+
+def test_empty_workbook_422_leaves_no_spool_file(
+    client: TestClient,
+    app: FastAPI,
+    session: Session,
+    analyst_headers: dict[str, str],
+    object_store: ObjectStore,
+) -> None:
+    error_of(upload(client, analyst_headers, "xlsx", empty_workbook()), 422, "DATASET_INVALID")
+
+    assert count(session, Dataset) == 0
+    assert list(app.state.settings.upload_spool_dir.iterdir()) == []
 
 
 def test_content_not_matching_declared_type_422(
