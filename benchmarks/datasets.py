@@ -3,7 +3,7 @@
     uv run python -m benchmarks.datasets [--mb 500]
 
 Starts uvicorn in its own process on a scratch SQLite database and folder store, uploads a CSV
-of `--mb` megabytes as multipart/form-data (streamed from disk), downloads it back, and samples
+of `--mb` megabytes as multipart/form-data with curl, downloads it back, and samples
 the server's resident memory (RSS) throughout. Prints throughput in MB/s beside `shutil.copyfile`
 of the same file, and the server's RSS growth; results go to benchmarks/datasets_results.json.
 """
@@ -20,7 +20,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -33,12 +32,18 @@ MB = 1_000_000
 CHUNK = 1024 * 1024
 EMAIL = "bench-datasets@example.com"
 PASSWORD = "Bench-Pass-1"  # noqa: S105 - a scratch account in a scratch database
-BOUNDARY = "datalab-bench"
 
 
 def _cli(env: dict[str, str], *args: str, stdin: str = "") -> None:
     command = [sys.executable, "-c", "from datalab.cli import main; main()", *args]
     subprocess.run(command, cwd=ROOT, env=env, input=stdin.encode(), check=True, capture_output=True)  # noqa: S603
+
+
+def _curl(base: str, headers: dict[str, str], *args: str) -> str:
+    auth = headers["Authorization"]
+    *options, path = args
+    command = ["curl", "-sS", "--fail-with-body", "-H", f"Authorization: {auth}", *options, base + path]
+    return subprocess.run(command, check=True, capture_output=True, text=True).stdout  # noqa: S603
 
 
 def _make_csv(path: Path, size: int) -> None:
@@ -48,23 +53,6 @@ def _make_csv(path: Path, size: int) -> None:
         out.write(b"id,name,score,day\n")
         while out.tell() < size:
             out.write(block)
-
-
-def _multipart(path: Path) -> tuple[Iterator[bytes], int]:
-    head = (
-        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="name"\r\n\r\nbench\r\n'
-        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="bench.csv"\r\n\r\n'
-    ).encode()
-    tail = f"\r\n--{BOUNDARY}--\r\n".encode()
-
-    def body() -> Iterator[bytes]:
-        yield head
-        with path.open("rb") as handle:
-            while chunk := handle.read(CHUNK):
-                yield chunk
-        yield tail
-
-    return body(), len(head) + path.stat().st_size + len(tail)
 
 
 class RssSampler:
@@ -136,29 +124,23 @@ def run(size_mb: int, work: Path) -> dict[str, float]:
         login = httpx.post(f"{base}/api/auth/login", json={"email": EMAIL, "password": PASSWORD}, timeout=30)
         headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
         baseline = psutil.Process(server.pid).memory_info().rss
-        body, length = _multipart(source)
-        upload_headers = {
-            **headers,
-            "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
-            "Content-Length": str(length),
-        }
-        with httpx.Client(timeout=600) as http:
-            with RssSampler(server.pid) as upload_rss:
-                started = time.perf_counter()
-                created = http.post(f"{base}/api/v1/datasets", content=body, headers=upload_headers)
-                upload_s = time.perf_counter() - started
-            created.raise_for_status()
-            dataset = created.json()["id"]
-            digest = hashlib.sha256()
-            url = f"{base}/api/v1/datasets/{dataset}/download"
-            with RssSampler(server.pid) as download_rss:
-                started = time.perf_counter()
-                with (work / "down.csv").open("wb") as out, http.stream("GET", url, headers=headers) as down:
-                    for chunk in down.iter_bytes(CHUNK):
-                        digest.update(chunk)
-                        out.write(chunk)
-                download_s = time.perf_counter() - started
-        assert digest.hexdigest() == created.json()["sha256"], "downloaded bytes differ"
+        # curl is the client: a Python client on the same two cores measured itself, not the server.
+        with RssSampler(server.pid) as upload_rss:
+            started = time.perf_counter()
+            created = json.loads(
+                _curl(base, headers, "-F", f"file=@{source}", "-F", "name=bench", "/api/v1/datasets")
+            )
+            upload_s = time.perf_counter() - started
+        target = work / "down.csv"
+        with RssSampler(server.pid) as download_rss:
+            started = time.perf_counter()
+            _curl(base, headers, "-o", str(target), f"/api/v1/datasets/{created['id']}/download")
+            download_s = time.perf_counter() - started
+        digest = hashlib.sha256()
+        with target.open("rb") as handle:
+            while chunk := handle.read(CHUNK):
+                digest.update(chunk)
+        assert digest.hexdigest() == created["sha256"], "downloaded bytes differ"
     finally:
         server.terminate()
         server.wait(timeout=30)
