@@ -197,3 +197,31 @@ def routes(as_json: bool) -> None:
         click.echo(json.dumps(payload, indent=2))
     else:
         click.echo(format_table(lines))
+
+
+# --- datasets and storage (issue 15)
+@main.group()
+def storage() -> None:
+    """Maintain the object store datasets are kept in (STORAGE_URL)."""
+
+
+@storage.command("gc")
+@click.option(
+    "--grace-seconds",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Leave objects younger than this alone (default: STORAGE_GC_GRACE_S).",
+)
+def storage_gc(grace_seconds: int | None) -> None:
+    """Remove uploads that never completed and objects no dataset version references."""
+    from datalab.storage import open_storage
+    from datalab.storage.gc import collect_garbage
+
+    settings = get_settings()
+    engine = make_engine(settings)
+    try:
+        grace = settings.storage.storage_gc_grace_s if grace_seconds is None else grace_seconds
+        report = collect_garbage(make_sessionmaker(engine), open_storage(settings), grace)
+    finally:
+        engine.dispose()
+    click.echo(f"removed {report.pending_versions} unfinished versions and {report.objects} objects")

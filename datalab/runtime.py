@@ -9,17 +9,19 @@ from datalab.crypto import ConfigCipher
 from datalab.passwords import PasswordHasher
 from datalab.services.data_sources import SourceQuota
 from datalab.settings import Settings
+from datalab.storage import ObjectStore, open_storage
 
 
 @dataclass(frozen=True)
 class Runtime:
-    """Settings plus the password hasher, config cipher and connector pool they configure."""
+    """Settings plus the password hasher, config cipher, connector pool and object store they configure."""
 
     settings: Settings
     passwords: PasswordHasher
     cipher: ConfigCipher
     connectors: ConnectorRunner
     source_quota: SourceQuota
+    storage: ObjectStore
 
 
 def build_runtime(settings: Settings) -> Runtime:
@@ -32,4 +34,5 @@ def build_runtime(settings: Settings) -> Runtime:
         source_quota=SourceQuota(
             settings.connectors.max_sources_per_user, settings.connectors.config_max_bytes
         ),
+        storage=open_storage(settings),
     )

@@ -11,9 +11,11 @@ from fastapi_app.admin.router import router as admin_router
 from fastapi_app.audit_logs.router import router as audit_logs_router
 from fastapi_app.auth.router import router as auth_router
 from fastapi_app.data_sources.router import router as data_sources_router
+from fastapi_app.datasets.router import router as datasets_router
 from fastapi_app.dependencies import current_user
 from fastapi_app.health.router import router as health_router
 from fastapi_app.integrations.router import router as integrations_router
+from fastapi_app.projects.router import router as projects_router
 from fastapi_app.users.router import router as users_router
 
 PREFIX = "/api/v1"
@@ -43,7 +45,16 @@ def include_routers(app: FastAPI) -> None:
     api.include_router(auth_router)  # public and authenticated routes, each declared
     # Everything else is authenticated as a whole; a public route there would be a mistake.
     signed_in = APIRouter(dependencies=[Depends(current_user)])
-    for router in (users_router, data_sources_router, integrations_router, audit_logs_router, admin_router):
+    routers = (
+        users_router,
+        projects_router,
+        data_sources_router,
+        datasets_router,
+        integrations_router,
+        audit_logs_router,
+        admin_router,
+    )
+    for router in routers:
         signed_in.include_router(router)
     api.include_router(signed_in)
     app.include_router(api)

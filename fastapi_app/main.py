@@ -23,6 +23,7 @@ from datalab.runtime import build_runtime
 from datalab.settings import Settings, get_settings
 from fastapi_app import errors
 from fastapi_app.api import PREFIX, allowed_methods, include_routers, route_templates
+from fastapi_app.datasets.upload import ENVELOPE_BYTES, UPLOAD_PATHS
 from fastapi_app.edges.install import add_edge_routes, add_inner_middleware, add_outer_middleware
 from fastapi_app.edges.logs import configure_logging
 from fastapi_app.middleware import BodyLimitMiddleware, RequestContextMiddleware
@@ -79,7 +80,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added last, so they run first: outside both halves.
     app.add_middleware(MigrationMiddleware, migration=migration)
     add_inner_middleware(app, settings)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.edges.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.edges.max_body_bytes,
+        streamed=UPLOAD_PATHS,
+        # The multipart envelope around the file is allowed on top; the route counts the file itself.
+        streamed_max_bytes=settings.storage.dataset_max_bytes + ENVELOPE_BYTES,
+    )
     add_outer_middleware(app, settings)
     app.add_middleware(RequestContextMiddleware, template_for=route_templates(app))
     return app

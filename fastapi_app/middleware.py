@@ -75,11 +75,23 @@ class BodyLimitMiddleware:
 
     A chunked body is read here (it is small, by this very limit) and handed on with
     a Content-Length, because Werkzeug ignores bodies that come without one.
+
+    `streamed` names the POST paths (regexes) that stream large bodies themselves, the dataset
+    uploads: they get `streamed_max_bytes` instead, checked here on Content-Length only and
+    counted by the route as the body arrives, never buffered here.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        streamed: tuple[re.Pattern[str], ...] = (),
+        streamed_max_bytes: int = 0,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.streamed = streamed
+        self.streamed_max_bytes = streamed_max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -87,6 +99,12 @@ class BodyLimitMiddleware:
             return
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length")
+        if scope["method"] == "POST" and any(p.fullmatch(scope["path"]) for p in self.streamed):
+            if declared is not None and (not declared.isdigit() or int(declared) > self.streamed_max_bytes):
+                await _too_large(scope, send)
+                return
+            await self.app(scope, receive, send)
+            return
         if declared is not None:
             if not declared.isdigit() or int(declared) > self.max_bytes:
                 await _too_large(scope, send)

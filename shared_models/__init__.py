@@ -4,9 +4,11 @@ from shared_models.audit import AuditLog
 from shared_models.auth import AuthSession, RevokedToken
 from shared_models.base import Base, UTCDateTime, utcnow
 from shared_models.data_source import DataSource, SourceStatus, SourceType
+from shared_models.dataset import Dataset, DatasetFormat, DatasetVersion, VersionState
 from shared_models.integration import Integration
 from shared_models.migration import RouteStats, ShadowMismatch
 from shared_models.password_reset import PasswordResetToken
+from shared_models.project import Project, ProjectMember, ProjectRole
 from shared_models.user import ROLE_RANK, Role, User
 
 __all__ = [
@@ -15,8 +17,14 @@ __all__ = [
     "AuthSession",
     "Base",
     "DataSource",
+    "Dataset",
+    "DatasetFormat",
+    "DatasetVersion",
     "Integration",
     "PasswordResetToken",
+    "Project",
+    "ProjectMember",
+    "ProjectRole",
     "RevokedToken",
     "Role",
     "RouteStats",
@@ -25,5 +33,6 @@ __all__ = [
     "SourceType",
     "UTCDateTime",
     "User",
+    "VersionState",
     "utcnow",
 ]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 
@@ -30,9 +31,12 @@ from sqlalchemy.orm import Session
 from datalab import migrate
 from datalab.settings import Settings, get_settings
 from datalab.settings.sources import variables
+from datalab.storage import FINAL_PREFIX, TEMP_PREFIX, ObjectStore
 from fastapi_app.main import create_app
 from shared_models import Base, Role, User
 from tests.helpers import Accounts
+
+S3_BUCKET = "datalab-test-datasets"
 
 # Every address but loopback, as CIDRs: an explicit deny beats the loopback allow, so leave it out.
 BEYOND_LOOPBACK = ",".join(
@@ -233,3 +237,54 @@ def cli_env(settings: Settings) -> Iterator[dict[str, str]]:
         "BCRYPT_ROUNDS": "10",
     }
     get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A real S3-compatible HTTP server (moto's), started once on a free loopback port, with a bucket."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=S3_CREDENTIALS["region_name"],
+        aws_access_key_id=S3_CREDENTIALS["aws_access_key_id"],
+        aws_secret_access_key=S3_CREDENTIALS["aws_secret_access_key"],
+    ).create_bucket(Bucket=S3_BUCKET)
+    yield endpoint
+    server.stop()
+
+
+S3_CREDENTIALS = {"region_name": "us-east-1", "aws_access_key_id": "test", "aws_secret_access_key": "test"}
+
+
+@pytest.fixture(params=["file", "s3"])
+def object_store(request: pytest.FixtureRequest, app: FastAPI) -> Iterator[ObjectStore]:
+    """The app's object store, once the default folder and once S3 (moto); emptied afterwards."""
+    runtime = app.state.runtime
+    store: ObjectStore = runtime.storage
+    if request.param == "s3":
+        from datalab.storage.s3 import S3Store
+
+        endpoint = request.getfixturevalue("s3_endpoint")
+        store = S3Store(
+            S3_BUCKET,
+            "suite",
+            endpoint_url=endpoint,
+            region=S3_CREDENTIALS["region_name"],
+            access_key_id=S3_CREDENTIALS["aws_access_key_id"],
+            secret_access_key=S3_CREDENTIALS["aws_secret_access_key"],
+        )
+        app.state.runtime = replace(runtime, storage=store)
+    try:
+        yield store
+    finally:
+        app.state.runtime = runtime
+        for prefix in (TEMP_PREFIX, FINAL_PREFIX):
+            for item in list(store.list(prefix)):
+                store.delete(item.key)

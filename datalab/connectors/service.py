@@ -19,6 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -153,6 +154,13 @@ class ConnectorRunner:
         ConnectorsBusy when the pool is full, UserConnectorsBusy when `user_id` already holds
         their share.
         """
+        opener = partial(open_connector, source_type.value, dict(config), self.limits)
+        return self.run_with(opener, work, user_id=user_id)
+
+    def run_with(
+        self, opener: Callable[[], Connector], work: Callable[[Connector], T], *, user_id: int | None = None
+    ) -> T:
+        """Like `run`, for a connector `opener` makes (a dataset's, say), on the same bounded pool."""
         # A full pool is everyone's answer; a pool with room refuses only the user past their share.
         if not self._slots.acquire(blocking=False):
             raise ConnectorsBusy
@@ -160,9 +168,7 @@ class ConnectorRunner:
             self._slots.release()
             raise UserConnectorsBusy
         try:
-            future = self._executor.submit(
-                contextvars.copy_context().run, self._job, source_type, dict(config), work
-            )
+            future = self._executor.submit(contextvars.copy_context().run, self._job, opener, work)
         except BaseException:
             self._slots.release()
             self._return_share(user_id)
@@ -198,8 +204,8 @@ class ConnectorRunner:
             else:
                 self._held.pop(user_id, None)
 
-    def _job(self, source_type: SourceType, config: dict[str, object], work: Callable[[Connector], T]) -> T:
-        connector = open_connector(source_type.value, config, self.limits)
+    def _job(self, opener: Callable[[], Connector], work: Callable[[Connector], T]) -> T:
+        connector = opener()
         try:
             return work(connector)
         except ConnectorError:
@@ -208,7 +214,7 @@ class ConnectorRunner:
             # A driver or parser error no connector maps (psycopg2 raises a bare ValueError for a
             # date past year 9999): the caller gets the connector's failure answer, recorded and
             # audited like any other, and the log one line naming the error's type, no traceback.
-            log.warning("connector error", source_type=source_type.value, error=type(exc).__name__)
+            log.warning("connector error", connector=type(connector).__name__, error=type(exc).__name__)
             raise ConnectorError(
                 "QUERY_FAILED", "The source's answer could not be read (a value out of range or malformed)."
             ) from None

@@ -11,13 +11,15 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from datalab import audit
+from datalab import audit, permissions
 from datalab.connectors.configs import fits_some_type, validate_config
 from datalab.crypto import ConfigCipher
 from datalab.destinations import keep_only_at_same_destination, source_destination
 from datalab.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from datalab.inputs import DataSourceCreate, DataSourceUpdate
 from datalab.masking import Path, mask_secrets, merge_masked
+from datalab.permissions import Action
+from datalab.services import projects
 from datalab.services.pages import Page, PageRequest, paginate, valid_id
 from shared_models import DataSource, Role, SourceStatus, SourceType, User
 
@@ -65,16 +67,28 @@ def _check_source_count(session: Session, owner: User, quota: SourceQuota) -> No
 
 
 def visible_to(actor: User) -> Select[DataSource]:
-    """Select the active sources `actor` may see: their own, or every one for an admin."""
-    statement = select(DataSource).where(DataSource.is_active.is_(True))
-    if actor.role != Role.ADMIN:
-        statement = statement.where(DataSource.owner_id == actor.id)
-    return statement
+    """Select the active sources `actor` may see: personal ones they own, or in their projects."""
+    return select(DataSource).where(
+        DataSource.is_active.is_(True), permissions.visible(actor, DataSource.owner_id, DataSource.project_id)
+    )
+
+
+def get_visible(session: Session, actor: User, source_id: int) -> DataSource:
+    """Return a source the actor may see (v1: personal or shared by a project); else NotFound."""
+    return _one(session, visible_to(actor), source_id)
 
 
 def get_owned(session: Session, actor: User, source_id: int) -> DataSource:
-    """Return a source the actor owns (or any, for an admin); anything else is NotFound."""
-    statement = visible_to(actor).where(DataSource.id == source_id)
+    """Return a source the actor owns and may still see (or any, for an admin); anything else is NotFound."""
+    statement = select(DataSource).where(
+        DataSource.is_active.is_(True),
+        permissions.owned_and_visible(actor, DataSource.owner_id, DataSource.project_id),
+    )
+    return _one(session, statement, source_id)
+
+
+def _one(session: Session, statement: Select[DataSource], source_id: int) -> DataSource:
+    statement = statement.where(DataSource.id == source_id)
     source = session.scalars(statement).one_or_none() if valid_id(source_id) else None
     if source is None:
         raise NotFound("Data source not found")
@@ -84,8 +98,13 @@ def get_owned(session: Session, actor: User, source_id: int) -> DataSource:
 def list_own(
     session: Session, owner: User, request: PageRequest, *, source_type: SourceType | None = None
 ) -> Page[DataSource]:
-    """Return one page of the owner's active sources, newest first."""
-    return list_sources(session, owner, request, source_type=source_type)
+    """Return one page of the owner's active sources, newest first (the legacy API's list)."""
+    mine = permissions.owned_and_visible(owner, DataSource.owner_id, DataSource.project_id)
+    statement = select(DataSource).where(DataSource.is_active.is_(True), DataSource.owner_id == owner.id)
+    statement = statement.where(mine)
+    if source_type is not None:
+        statement = statement.where(DataSource.type == source_type.value)
+    return paginate(session, statement.order_by(DataSource.id.desc()), request)
 
 
 def list_sources(
@@ -98,13 +117,21 @@ def list_sources(
     status: SourceStatus | None = None,
     tag: str | None = None,
     name_contains: str | None = None,
+    project_id: int | None = None,
 ) -> Page[DataSource]:
-    """Return one page of active sources, newest first: the actor's own, or everyone's for an admin."""
+    """Return one page of active sources, newest first.
+
+    Without `project_id`: the actor's personal ones (everyone's for an admin asking `everyone`);
+    with it: that project's, to its members (a non-member gets NotFound).
+    """
     if everyone and actor.role != Role.ADMIN:
         raise Forbidden("Insufficient permissions")
     statement = select(DataSource).where(DataSource.is_active.is_(True))
-    if not everyone:
-        statement = statement.where(DataSource.owner_id == actor.id)
+    if project_id is not None:
+        projects.get_visible(session, actor, project_id)
+        statement = statement.where(DataSource.project_id == project_id)
+    elif not everyone:
+        statement = statement.where(DataSource.owner_id == actor.id, DataSource.project_id.is_(None))
     if source_type is not None:
         statement = statement.where(DataSource.type == source_type.value)
     if status is not None:
@@ -133,17 +160,22 @@ def create(
     data: DataSourceCreate,
     *,
     quota: SourceQuota = SourceQuota(),  # noqa: B008 - frozen, shared safely
+    project_id: int | None = None,
 ) -> DataSource:
-    """Create a source for `owner`; its config is checked for its type and encrypted before it is stored.
+    """Create a source for `owner`, personal or in a project they may add to; its config is encrypted.
 
     Refused past the owner's quota: 413 ConfigTooLarge, 409 TOO_MANY_SOURCES.
     """
+    if project_id is not None:
+        projects.get_visible(session, owner, project_id)
+        permissions.require(session, owner, project_id, Action.CHANGE_SOURCE)
     _check_config_size(data.config, quota)
     config = validate_config(data.type, data.config)
     _ensure_name_free(session, owner.id, data.name)
     _check_source_count(session, owner, quota)
     source = DataSource(
         owner_id=owner.id,
+        project_id=project_id,
         name=data.name,
         type=data.type.value,
         description=data.description,
@@ -158,7 +190,7 @@ def create(
         user_id=owner.id,
         resource_type="data_source",
         resource_id=source.id,
-        details={"name": source.name, "type": source.type},
+        details={"name": source.name, "type": source.type, "project_id": project_id},
     )
     return source
 
@@ -177,6 +209,7 @@ def update(
     The config that results (the one sent, merged over the stored secrets, or the stored one
     when only the type changes) must fit the source's new type.
     """
+    permissions.require(session, actor, source.project_id, Action.CHANGE_SOURCE)
     changes: dict[str, Any] = data.model_dump(exclude_unset=True)
     new_type = SourceType(changes["type"]) if changes.get("type") is not None else SourceType(source.type)
     new_config: dict[str, Any] | None = None
@@ -245,6 +278,7 @@ def _fitting(
 
 def soft_delete(session: Session, actor: User, source: DataSource) -> None:
     """Deactivate a source; it is then NotFound everywhere."""
+    permissions.require(session, actor, source.project_id, Action.CHANGE_SOURCE)
     source.is_active = False
     audit.record(
         session,

@@ -24,6 +24,7 @@ from datalab.settings.groups import (
     MailSettings,
     MigrationSettings,
     SecuritySettings,
+    StorageSettings,
 )
 from datalab.settings.sources import FlatVariables, fold, groups
 from datalab.settings.types import CommaList, NetworkList
@@ -54,6 +55,7 @@ class Settings(BaseSettings):
     connectors: ConnectorSettings = Field(default_factory=ConnectorSettings)
     edges: EdgeSettings = Field(default_factory=EdgeSettings)
     migration: MigrationSettings = Field(default_factory=MigrationSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -130,6 +132,16 @@ class Settings(BaseSettings):
         """Return the folder file data sources live in (the jail of their `path`)."""
         assert self.connectors.data_dir is not None, "filled in by the validator"
         return self.connectors.data_dir
+
+    @property
+    def object_storage_url(self) -> str:
+        """Return the object store's URL: STORAGE_URL, or a folder under the var directory."""
+        return self.storage.storage_url or (self.var_dir / "storage").resolve().as_uri()
+
+    @property
+    def upload_spool_dir(self) -> Path:
+        """Return the folder uploads are spooled to while they are checked (next to the file store)."""
+        return (self.var_dir / "spool").resolve()
 
 
 def _absolute_sqlite(url: str) -> str:

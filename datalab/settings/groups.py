@@ -264,3 +264,34 @@ class MigrationSettings(Group):
     migration_flush_seconds: float = Field(
         5.0, ge=0.05, le=300.0, description="Seconds between writes of each process's route counters."
     )
+
+
+class StorageSettings(Group):
+    """Uploaded datasets and the object store they live in."""
+
+    storage_url: str | None = Field(
+        None,
+        description="Where dataset objects are kept: file:///path or s3://bucket/prefix; "
+        "default file://<VAR_DIR>/storage (outside the file-source jail, so no source path reaches it).",
+    )
+    s3_endpoint_url: str | None = Field(
+        None, description="Endpoint of an S3-compatible server (MinIO, Ceph...); unset for AWS itself."
+    )
+    aws_access_key_id: SecretStr | None = Field(
+        None, description="S3 access key; unset: boto3's default chain."
+    )
+    aws_secret_access_key: SecretStr | None = Field(None, description="S3 secret key.")
+    aws_region: str | None = Field(None, description="S3 region; unset: boto3's default.")
+    dataset_max_bytes: int = Field(
+        1024**3, ge=1_024, description="Largest dataset upload in bytes (replaces MAX_BODY_BYTES there)."
+    )
+    xlsx_max_entries: int = Field(10_000, ge=1, description="Most members an XLSX (zip) upload may hold.")
+    xlsx_max_uncompressed_bytes: int = Field(
+        512 * 1024 * 1024, ge=1_024, description="Largest total uncompressed size of an XLSX upload."
+    )
+    xlsx_max_ratio: int = Field(
+        100, ge=1, description="Largest compression ratio of any XLSX member (a zip-bomb defence)."
+    )
+    storage_gc_grace_s: int = Field(
+        3_600, ge=0, description="Age in seconds before `datalab storage gc` removes an uncommitted upload."
+    )

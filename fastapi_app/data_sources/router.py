@@ -9,11 +9,13 @@ from fastapi.responses import JSONResponse
 
 from datalab.connectors import service as connections
 from datalab.fields import SearchText, Tag
-from datalab.inputs import DataSourceCreate, DataSourceUpdate
+from datalab.inputs import DataSourceUpdate
 from datalab.services import data_sources
-from fastapi_app.data_sources.dependencies import OwnedDataSource
+from datalab.services.pages import MAX_ID
+from fastapi_app.data_sources.dependencies import OwnedDataSource, QueryableDataSource, TestableDataSource
 from fastapi_app.data_sources.schemas import (
     ConnectionTestRead,
+    DataSourceCreateV1,
     DataSourceList,
     DataSourceRead,
     QueryIn,
@@ -34,7 +36,7 @@ Analyst = Annotated[User, require_role(Role.ANALYST)]
 SOURCE_ERRORS = (401, 403, 404, 409, 413, 422, 502, 503, 504)
 
 
-@router.get("", summary="List data sources", responses=errors(401, 403, 422))
+@router.get("", summary="List data sources", responses=errors(401, 403, 404, 422))
 def list_sources(
     session: SessionDep,
     runtime: RuntimeDep,
@@ -45,10 +47,21 @@ def list_sources(
     tag: Annotated[Tag | None, Query(description="Only sources with this tag")] = None,
     name: Annotated[SearchText | None, Query(description="Part of the name")] = None,
     all: Annotated[bool, Query(description="Every user's sources (admins only)")] = False,
+    project_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Only this project's sources")
+    ] = None,
 ) -> DataSourceList:
     """List active sources newest first: the caller's own, or everyone's for an admin asking `all`."""
     found = data_sources.list_sources(
-        session, user, page, everyone=all, source_type=type, status=status, tag=tag, name_contains=name
+        session,
+        user,
+        page,
+        everyone=all,
+        source_type=type,
+        status=status,
+        tag=tag,
+        name_contains=name,
+        project_id=project_id,
     )
     return DataSourceList(
         items=[DataSourceRead.of(s, runtime.cipher, listed=True) for s in found.items],
@@ -62,16 +75,17 @@ def list_sources(
     "",
     summary="Create a data source",
     status_code=status.HTTP_201_CREATED,
-    responses=errors(401, 403, 409, 413, 422),
+    responses=errors(401, 403, 404, 409, 413, 422),
 )
 def create_source(
-    session: SessionDep, runtime: RuntimeDep, owner: Writer, source_in: DataSourceCreate
+    session: SessionDep, runtime: RuntimeDep, owner: Writer, source_in: DataSourceCreateV1
 ) -> DataSourceRead:
-    """Create a source owned by the caller (user and up); its config is stored encrypted."""
-    return DataSourceRead.of(
-        data_sources.create(session, runtime.cipher, owner, source_in, quota=runtime.source_quota),
-        runtime.cipher,
+    """Create a source owned by the caller (user and up), personal or in a project; config encrypted."""
+    project_id = source_in.project_id
+    source = data_sources.create(
+        session, runtime.cipher, owner, source_in, quota=runtime.source_quota, project_id=project_id
     )
+    return DataSourceRead.of(source, runtime.cipher)
 
 
 @router.get("/{source_id}", summary="Get one data source", responses=errors(401, 404, 422))
@@ -114,7 +128,7 @@ def delete_source(session: SessionDep, source: OwnedDataSource, actor: Writer) -
     responses=errors(401, 403, 404, 409, 422, 503),
 )
 def test_source(
-    request: Request, session: SessionDep, runtime: RuntimeDep, source: OwnedDataSource, actor: Writer
+    request: Request, session: SessionDep, runtime: RuntimeDep, source: TestableDataSource, actor: Writer
 ) -> ConnectionTestRead | JSONResponse:
     """Connect for real and record the outcome in `status`, `last_test` and `error_message`.
 
@@ -136,7 +150,7 @@ def test_source(
     responses=errors(*SOURCE_ERRORS),
 )
 def read_schema(
-    request: Request, session: SessionDep, runtime: RuntimeDep, source: OwnedDataSource, actor: Analyst
+    request: Request, session: SessionDep, runtime: RuntimeDep, source: QueryableDataSource, actor: Analyst
 ) -> SchemaRead | JSONResponse:
     """List tables with their columns, indexes and constraints (analysts and admins)."""
     try:
@@ -157,7 +171,7 @@ def run_query(
     request: Request,
     session: SessionDep,
     runtime: RuntimeDep,
-    source: OwnedDataSource,
+    source: QueryableDataSource,
     actor: Analyst,
     query_in: QueryIn,
 ) -> QueryRead | JSONResponse:

@@ -12,12 +12,19 @@ from datalab.connectors.base import QueryResult, SchemaInfo, TestResult
 from datalab.connectors.fields import QueryText
 from datalab.crypto import ConfigCipher
 from datalab.fields import WholeNumber
-from datalab.inputs import Input
+from datalab.inputs import DataSourceCreate, Input
 from datalab.masking import mask_secrets
+from datalab.services.pages import MAX_ID
 from fastapi_app.pagination import Paginated
 from shared_models import DataSource, SourceStatus, SourceType
 
 MAX_QUERY_LIMIT = 100_000
+
+
+class DataSourceCreateV1(DataSourceCreate):
+    """A new data source, personal or (with `project_id`) shared in a project the caller edits."""
+
+    project_id: int | None = Field(None, ge=1, le=MAX_ID)
 
 
 class DataSourceRead(BaseModel):
@@ -25,6 +32,7 @@ class DataSourceRead(BaseModel):
 
     id: int
     owner_id: int
+    project_id: int | None
     name: str
     type: SourceType
     status: SourceStatus
@@ -47,6 +55,7 @@ class DataSourceRead(BaseModel):
         return cls(
             id=source.id,
             owner_id=source.owner_id,
+            project_id=source.project_id,
             name=source.name,
             type=SourceType(source.type),
             status=SourceStatus(source.status),

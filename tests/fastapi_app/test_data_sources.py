@@ -23,6 +23,7 @@ LIST_KEYS = {"items", "total", "limit", "offset"}
 SOURCE_KEYS = {
     "id",
     "owner_id",
+    "project_id",
     "name",
     "type",
     "status",

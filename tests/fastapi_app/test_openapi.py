@@ -21,6 +21,8 @@ PUBLIC = {
     "POST /api/v1/auth/reset-password/confirm",
 }
 WITHOUT_BODY = {"POST /api/v1/auth/logout", "POST /api/v1/data-sources/{source_id}/test"}
+# Answers that are a file's bytes, not JSON.
+BINARY_ANSWERS = {"GET /api/v1/datasets/{dataset_id}/download"}
 
 
 def _operations(app: FastAPI) -> list[tuple[str, dict[str, Any]]]:
@@ -52,6 +54,9 @@ def _problems(name: str, operation: dict[str, Any]) -> list[str]:
     success = [code for code in responses if code.startswith("2")]
     if len(success) != 1:
         found.append(f"success answers {success}")
+    elif name in BINARY_ANSWERS:
+        if "application/octet-stream" not in responses[success[0]].get("content", {}):
+            found.append("binary answer is not application/octet-stream")
     elif success[0] != "204" and "$ref" not in str(responses[success[0]].get("content")):
         found.append("success answer has no model")
     errors = [code for code in responses if code[0] in "45"]

@@ -1,0 +1,1 @@
+"""Uploaded datasets: checking a file against its declared format, and reading it with DuckDB."""

@@ -1,0 +1,58 @@
+"""Loading a dataset (and the version asked for) once, access checked, for every route that names one."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Path, Query
+
+from datalab import permissions
+from datalab.permissions import Action
+from datalab.services import datasets
+from datalab.services.pages import MAX_ID
+from fastapi_app.dependencies import CurrentUser, SessionDep
+from shared_models import Dataset, DatasetVersion
+
+
+def get_visible_dataset(
+    session: SessionDep,
+    user: CurrentUser,
+    dataset_id: Annotated[int, Path(ge=1, le=MAX_ID, description="The dataset's id")],
+) -> Dataset:
+    """Return the dataset if the caller may see it; a missing one and someone else's are the same 404."""
+    return datasets.get_visible(session, user, dataset_id)
+
+
+VisibleDataset = Annotated[Dataset, Depends(get_visible_dataset)]
+
+
+def get_changeable_dataset(session: SessionDep, user: CurrentUser, dataset: VisibleDataset) -> Dataset:
+    """Return the dataset once the caller may change it (checked before any upload is read)."""
+    permissions.require(session, user, dataset.project_id, Action.CHANGE_DATASET)
+    return dataset
+
+
+ChangeableDataset = Annotated[Dataset, Depends(get_changeable_dataset)]
+
+
+def get_queryable_dataset(session: SessionDep, user: CurrentUser, dataset: VisibleDataset) -> Dataset:
+    """Return the dataset once the caller may run SQL on it (analysts; editors in a project)."""
+    permissions.require(session, user, dataset.project_id, Action.QUERY)
+    return dataset
+
+
+QueryableDataset = Annotated[Dataset, Depends(get_queryable_dataset)]
+
+
+def get_version(
+    session: SessionDep,
+    dataset: VisibleDataset,
+    version: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="A version; the latest if omitted")
+    ] = None,
+) -> DatasetVersion:
+    """Return the version asked for, or the latest."""
+    return datasets.version_of(session, dataset, version)
+
+
+ChosenVersion = Annotated[DatasetVersion, Depends(get_version)]

@@ -1,0 +1,121 @@
+"""Projects under /api/v1/projects: shared spaces for data sources and datasets, and their members."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response, status
+
+from datalab.services import projects
+from datalab.services.pages import MAX_ID
+from fastapi_app.dependencies import CurrentUser, SessionDep
+from fastapi_app.pagination import PageDep
+from fastapi_app.projects.dependencies import VisibleProject
+from fastapi_app.projects.schemas import (
+    MemberAdd,
+    MemberList,
+    MemberRead,
+    MemberUpdate,
+    ProjectCreate,
+    ProjectList,
+    ProjectRead,
+    ProjectUpdate,
+)
+from fastapi_app.responses import errors
+
+router = APIRouter(prefix="/projects", tags=["projects"])
+UserId = Annotated[int, Path(ge=1, le=MAX_ID, description="The member's user id")]
+
+
+@router.get("", summary="List projects", responses=errors(401, 422))
+def list_projects(session: SessionDep, user: CurrentUser, page: PageDep) -> ProjectList:
+    """List the projects the caller is a member of (every one, for an admin), newest first."""
+    found = projects.list_visible(session, user, page)
+    items = [ProjectRead.model_validate(p) for p in found.items]
+    return ProjectList(items=items, total=found.total, limit=found.limit, offset=found.offset)
+
+
+@router.post(
+    "", summary="Create a project", status_code=status.HTTP_201_CREATED, responses=errors(401, 403, 422)
+)
+def create_project(session: SessionDep, user: CurrentUser, project_in: ProjectCreate) -> ProjectRead:
+    """Create a project owned by the caller (users and up)."""
+    project = projects.create(session, user, name=project_in.name, description=project_in.description)
+    return ProjectRead.model_validate(project)
+
+
+@router.get("/{project_id}", summary="Get a project", responses=errors(401, 404, 422))
+def get_project(project: VisibleProject) -> ProjectRead:
+    """Return a project the caller is a member of."""
+    return ProjectRead.model_validate(project)
+
+
+@router.patch("/{project_id}", summary="Change a project", responses=errors(401, 403, 404, 422))
+def update_project(
+    session: SessionDep, user: CurrentUser, project: VisibleProject, project_in: ProjectUpdate
+) -> ProjectRead:
+    """Rename or describe a project (its owners and admins)."""
+    changes = project_in.model_dump(exclude_unset=True)
+    return ProjectRead.model_validate(projects.update(session, user, project, changes))
+
+
+@router.delete(
+    "/{project_id}",
+    summary="Delete a project",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=errors(401, 403, 404, 422),
+)
+def delete_project(session: SessionDep, user: CurrentUser, project: VisibleProject) -> Response:
+    """Delete a project with its data sources and datasets (owners and admins)."""
+    projects.delete(session, user, project)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{project_id}/members", summary="List a project's members", responses=errors(401, 404, 422))
+def list_members(session: SessionDep, project: VisibleProject) -> MemberList:
+    """List every member with their project role."""
+    return MemberList(items=[MemberRead.of(m, u) for m, u in projects.members(session, project)])
+
+
+@router.post(
+    "/{project_id}/members",
+    summary="Add a member",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(401, 403, 404, 409, 422),
+)
+def add_member(
+    session: SessionDep, user: CurrentUser, project: VisibleProject, member_in: MemberAdd
+) -> MemberRead:
+    """Add a user by id or email with a project role (owners and admins)."""
+    member, added = projects.add_member(
+        session, user, project, user_id=member_in.user_id, email=member_in.email, role=member_in.role
+    )
+    return MemberRead.of(member, added)
+
+
+@router.patch(
+    "/{project_id}/members/{user_id}",
+    summary="Change a member's role",
+    responses=errors(401, 403, 404, 409, 422),
+)
+def change_member(
+    session: SessionDep, user: CurrentUser, project: VisibleProject, user_id: UserId, member_in: MemberUpdate
+) -> MemberRead:
+    """Give a member another project role; the last owner cannot step down."""
+    member, account = projects.get_member(session, project, user_id)
+    return MemberRead.of(projects.change_role(session, user, project, member, member_in.role), account)
+
+
+@router.delete(
+    "/{project_id}/members/{user_id}",
+    summary="Remove a member",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=errors(401, 403, 404, 409, 422),
+)
+def remove_member(
+    session: SessionDep, user: CurrentUser, project: VisibleProject, user_id: UserId
+) -> Response:
+    """Remove a member; they lose access on their next request."""
+    member, _ = projects.get_member(session, project, user_id)
+    projects.remove_member(session, user, project, member)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
