@@ -16,7 +16,7 @@ from functools import cache
 from typing import Annotated, Any
 from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 
 MAX_CONFIG_DEPTH = 6
 MAX_CONFIG_KEYS = 64
@@ -178,8 +178,11 @@ def _integral(value: object) -> object:
     return value
 
 
-# An integer of a JSON body: 39 or 39.0, never 39.5 or true (strict models refuse those).
-WholeNumber = Annotated[int, BeforeValidator(_integral)]
+def whole_number(low: int, high: int) -> Any:
+    """Return an integer type of JSON bodies from `low` to `high`: 39 or 39.0, never 39.5 or true."""
+    # The bounds come before the validator: after it, pydantic publishes them as "ge"/"le",
+    # which JSON Schema does not know, and fuzzers then send 0 as a valid limit.
+    return Annotated[int, Field(ge=low, le=high), BeforeValidator(_integral)]
 
 
 def _lower(value: str) -> str:

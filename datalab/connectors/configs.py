@@ -21,14 +21,12 @@ from datalab.connectors.fields import (
     HeaderName,
     HeaderValue,
     Host,
+    Port,
     Secret,
     UserName,
 )
 from datalab.errors import InvalidInput
-from datalab.fields import WholeNumber
 from shared_models import SourceType
-
-Port = WholeNumber
 
 
 class SourceConfig(BaseModel):
@@ -41,7 +39,7 @@ class PostgresConfig(SourceConfig):
     """A PostgreSQL server; `sslmode` as libpq spells it."""
 
     host: Host
-    port: Port = Field(5432, ge=1, le=65_535)
+    port: Port = 5432
     database: DatabaseName
     username: UserName
     password: Secret = ""
@@ -52,7 +50,7 @@ class MySQLConfig(SourceConfig):
     """A MySQL or MariaDB server; `sslmode` require encrypts, verify-ca also checks the certificate."""
 
     host: Host
-    port: Port = Field(3306, ge=1, le=65_535)
+    port: Port = 3306
     database: DatabaseName
     username: UserName
     password: Secret = ""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datalab.fields import text
+from datalab.fields import text, whole_number
 
 # A DNS name (labels of letters, digits and hyphens) or an IPv4/IPv6 literal, no brackets.
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -62,3 +62,6 @@ QueryText = text(
     min_length=1,
     max_length=MAX_QUERY_CHARS,
 )
+MAX_QUERY_LIMIT = 100_000
+QueryLimit = whole_number(1, MAX_QUERY_LIMIT)
+Port = whole_number(1, 65_535)

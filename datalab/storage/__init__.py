@@ -58,7 +58,7 @@ BACKENDS: dict[str, Callable[[str, Settings], ObjectStore]] = {"file": _file_sto
 
 
 def open_storage(settings: Settings) -> ObjectStore:
-    """Open the object store `settings.storage.storage_url` names (a folder under the data directory by default)."""
+    """Open the object store STORAGE_URL names (a folder under the var directory by default)."""
     url = settings.object_storage_url
     scheme = urlsplit(url).scheme
     if scheme not in BACKENDS:

@@ -9,16 +9,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from datalab.connectors.base import QueryResult, SchemaInfo, TestResult
-from datalab.connectors.fields import QueryText
+from datalab.connectors.fields import QueryLimit, QueryText
 from datalab.crypto import ConfigCipher
-from datalab.fields import WholeNumber
 from datalab.inputs import DataSourceCreate, Input
 from datalab.masking import mask_secrets
 from datalab.services.pages import MAX_ID
 from fastapi_app.pagination import Paginated
 from shared_models import DataSource, SourceStatus, SourceType
-
-MAX_QUERY_LIMIT = 100_000
 
 
 class DataSourceCreateV1(DataSourceCreate):
@@ -140,9 +137,7 @@ class QueryIn(Input):
     """One read-only statement (SELECT or WITH ... SELECT); a csv or json source is the table `data`."""
 
     query: QueryText
-    limit: WholeNumber | None = Field(
-        None, ge=1, le=MAX_QUERY_LIMIT, description="Rows to return at most; capped by QUERY_MAX_ROWS"
-    )
+    limit: QueryLimit | None = Field(None, description="Rows to return at most; capped by QUERY_MAX_ROWS")
 
 
 class QueryRead(BaseModel):

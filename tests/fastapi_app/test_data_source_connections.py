@@ -157,6 +157,15 @@ def test_limit_is_a_json_integer_as_the_schema_says(
         assert (response.json()["row_count"], response.json()["has_more"]) == (2, True)
 
 
+def test_published_limit_and_port_bounds_are_json_schema(client: TestClient) -> None:
+    # Bounds written as pydantic's "ge"/"le" mean nothing to JSON Schema: fuzzers then send 0.
+    schemas = client.get("/api/v1/openapi.json").json()["components"]["schemas"]
+    limit = schemas["QueryIn"]["properties"]["limit"]["anyOf"][0]
+    assert (limit["type"], limit["minimum"], limit["maximum"]) == ("integer", 1, 100_000)
+    port = schemas["DataSourceUpdate"]["properties"]["config"]["anyOf"][0]["properties"]["port"]
+    assert (port["type"], port["minimum"], port["maximum"]) == ("integer", 1, 65_535)
+
+
 def test_rows_are_json_safe(
     client: TestClient, configs: dict[str, Any], analyst_headers: dict[str, str]
 ) -> None:
