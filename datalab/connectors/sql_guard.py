@@ -99,6 +99,21 @@ def _check_tree(statement: exp.Expr, text: str, dialect: str, extra: frozenset[s
             _check_function(node, text, dialect, extra)
         elif isinstance(node, exp.Table) and not isinstance(node.this, exp.Func):
             _check_relation(node, dialect)
+        elif isinstance(node, exp.Dot) and dialect == "postgresql":
+            _check_field_selection(node, dialect, extra)
+
+
+def _check_field_selection(node: exp.Dot, dialect: str, extra: frozenset[str]) -> None:
+    """PostgreSQL reads `(value).name` as name(value) when no field is called name: a call."""
+    if not isinstance(node.expression, exp.Identifier):
+        return  # (row).*
+    if isinstance(node.this, exp.Identifier | exp.Column | exp.Dot):
+        return  # schema.table or table.column: a name path, not a value
+    name = _name_of(node.expression, dialect)
+    if not sql_rules.function_allowed(name, dialect, extra):
+        raise _refuse(
+            f"(value).{name} calls the function {name}(), which is not allowed in read-only queries."
+        )
 
 
 def _name_of(ident: exp.Expr, dialect: str) -> str:
