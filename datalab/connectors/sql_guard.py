@@ -99,6 +99,21 @@ def _check_tree(statement: exp.Expr, text: str, dialect: str, extra: frozenset[s
             _check_function(node, text, dialect, extra)
         elif isinstance(node, exp.Table) and not isinstance(node.this, exp.Func):
             _check_relation(node, dialect)
+        elif isinstance(node, exp.Dot) and dialect == "postgresql":
+            _check_field_selection(node, dialect, extra)
+
+
+def _check_field_selection(node: exp.Dot, dialect: str, extra: frozenset[str]) -> None:
+    """PostgreSQL reads `(value).name` as name(value) when no field is called name: a call."""
+    if not isinstance(node.expression, exp.Identifier):
+        return  # (row).*
+    if isinstance(node.this, exp.Identifier | exp.Column | exp.Dot):
+        return  # schema.table or table.column: a name path, not a value
+    name = _name_of(node.expression, dialect)
+    if not sql_rules.function_allowed(name, dialect, extra):
+        raise _refuse(
+            f"(value).{name} calls the function {name}(), which is not allowed in read-only queries."
+        )
 
 
 def _name_of(ident: exp.Expr, dialect: str) -> str:
@@ -127,9 +142,8 @@ def _check_function(node: exp.Func, text: str, dialect: str, extra: frozenset[st
         raise _refuse("The query calls a function the check cannot name.")
     name = identifier(raw, dialect)
     shown = name
-    parent = node.parent
-    if isinstance(parent, exp.Dot) and parent.expression is node:
-        qualifier = _qualifier(parent.this, dialect)
+    qualifier = _qualifier_of(node, dialect)
+    if qualifier is not None:
         shown = f"{qualifier}.{name}"
         if dialect == "postgresql" and qualifier == "pg_catalog":
             pass  # the built-in schema: the name alone decides
@@ -141,6 +155,19 @@ def _check_function(node: exp.Func, text: str, dialect: str, extra: frozenset[st
             return
     if not sql_rules.function_allowed(name, dialect, extra):
         raise _refuse(f"The function {shown}() is not allowed in read-only queries.")
+
+
+def _qualifier_of(node: exp.Func, dialect: str) -> str | None:
+    """Return the schema (or DuckDB value) a call is qualified with: `s.fn()` or `FROM s.fn()`."""
+    parent = node.parent
+    if isinstance(parent, exp.Dot) and parent.expression is node:
+        return _qualifier(parent.this, dialect)
+    if isinstance(parent, exp.Table) and parent.this is node:
+        if parent.args.get("catalog") is not None:
+            raise _refuse("The query calls a function through a catalog; name it without one.")
+        schema = parent.args.get("db")
+        return _name_of(schema, dialect) if schema is not None else None
+    return None
 
 
 def _qualifier(node: exp.Expr, dialect: str) -> str:

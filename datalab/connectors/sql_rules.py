@@ -45,6 +45,8 @@ SYNTAX_FUNCTIONS = frozenset(
         "Max",
         "Min",
         "Struct",
+        "StartsWith",
+        "Normalize",
         "Substring",
         "Trim",
         "StrPosition",

@@ -245,3 +245,19 @@ def test_extra_functions_allowed_but_never_the_hard_refused_ones() -> None:
     for name in ("pg_read_file", "set_config", "lo_import", "pg_advisory_lock", "dblink_exec"):
         with pytest.raises(ConnectorError, match=f"{name}"):
             check_read_only(f"SELECT {name}('x')", "postgresql", {name})
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_every_hostile_statement_refused_by_the_guard_itself(dialect: str) -> None:
+    """The parser's lock alone, before any database: the connector tests then show nothing changed."""
+    from tests.datalab.connectors.sql_cases import HOSTILE
+
+    outcomes: dict[str, str] = {}
+    for sql in HOSTILE[dialect]:
+        try:
+            check_read_only(sql, dialect)
+        except ConnectorError as exc:
+            outcomes[sql[:80]] = exc.code
+        else:
+            outcomes[sql[:80]] = "PASSED"
+    assert {sql: code for sql, code in outcomes.items() if code != "QUERY_REFUSED"} == {}
