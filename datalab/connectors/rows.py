@@ -74,9 +74,7 @@ class Rows:
     """The rows of an answer, collected until the row cap or the byte cap; says which one cut.
 
     Rows are measured as they are added, in the bytes the answer will hold, so the answer never
-    holds more than `max_bytes` of rows. Connectors keep what the driver holds bounded too: they
-    fetch in batches sized by `batch()`, and a database that can bound a row before sending it
-    (PostgreSQL, SQLite) does so, so no oversized value is ever materialised here whole.
+    holds more than `max_bytes` of rows. What the driver holds is bounded too (see `collect`).
     """
 
     def __init__(self, names: Sequence[str], cap: int, max_bytes: int) -> None:
@@ -137,10 +135,12 @@ def collect(rows: Rows, fetchmany: Callable[[int], Sequence[Sequence[Any]]], *, 
     """Fetch in batches until the source has no more or a cap is reached.
 
     With `sized`, each fetched row ends with its size as the bounded wrapper computed it
-    (bounded.py), and a row past the byte cap ends the answer without being added.
+    (bounded.py), and a row past the byte cap ends the answer without being added; such rows
+    come in batches sized by the room left. Other sources are fetched a row at a time, so the
+    driver never holds a batch of large rows that the cap would cut anyway.
     """
     while not rows.full:
-        wanted = rows.batch()
+        wanted = rows.batch() if sized else 1
         fetched = fetchmany(wanted)
         kept, past_cap = _within(fetched, rows.max_bytes) if sized else (fetched, False)
         if not rows.extend(kept):

@@ -137,7 +137,8 @@ class TabularConnector:
                 names = [d[0] for d in conn.execute(describe_sql(statement)).description or ()]
                 rows = Rows(names, cap, max_bytes)
                 # Each row is measured by DuckDB and sent as NULLs past the cap (bounded.py), so no
-                # oversized value is converted to Python. DuckDB still computes it in its own memory.
+                # oversized value is converted to Python. DuckDB still computes it in its own
+                # memory, which is why file sources run in a bounded child (isolated.py).
                 wrapped = bounded_sql(statement, len(names), max_bytes, DUCKDB_SIZE) if names else statement
                 cur = conn.execute(wrapped)
                 collect(rows, cur.fetchmany, sized=bool(names))
