@@ -113,6 +113,48 @@ class Settings(BaseSettings):
     shadow_max_concurrent: int = Field(4, ge=1, le=64)
     migration_flush_seconds: float = Field(5.0, ge=0.05, le=300.0)
 
+    # --- tasks (issue 16): analysis tasks, their workers, broker and maintenance go here.
+    task_broker_url: SecretStr | None = Field(
+        None,
+        description="Celery broker (redis://... or amqp://...); unset runs tasks in the server process",
+    )
+    task_queue: str = Field(
+        "datalab-tasks", pattern=r"^[A-Za-z0-9._-]{1,100}$", description="The broker queue tasks go to"
+    )
+    task_local_threads: int = Field(
+        2, ge=1, le=64, description="Threads of the in-process executor used when no broker is set"
+    )
+    task_time_limit_s: float = Field(
+        3_600.0, gt=0, le=7 * 86_400, description="Longest a task's query may run, in seconds"
+    )
+    task_max_rows: int = Field(10_000_000, ge=1, description="Rows a task's result keeps at most")
+    task_max_bytes: int = Field(
+        2 * 1024**3, ge=1_024, description="Bytes a task's stored result may reach; the rest is cut"
+    )
+    task_max_attempts: int = Field(
+        3, ge=1, le=20, description="Deliveries a task may start before it fails with WORKER_LOST"
+    )
+    task_lease_s: float = Field(
+        30.0,
+        gt=0,
+        le=3_600,
+        description="Seconds without a heartbeat after which another delivery may take a running task over",
+    )
+    task_visibility_timeout_s: float | None = Field(
+        None,
+        gt=0,
+        description="Redis: seconds until an unacknowledged task is redelivered (default: limit + 600)",
+    )
+    task_results_dir: Path | None = Field(
+        None, description="Folder of stored task results (default <VAR_DIR>/task-results)"
+    )
+    task_maintenance_interval_s: float = Field(
+        3_600.0, ge=1, le=7 * 86_400, description="How often beat runs the maintenance jobs"
+    )
+    audit_retention_days: int | None = Field(
+        None, ge=1, description="Delete audit_log and shadow_mismatch rows older than this; unset keeps all"
+    )
+
     @field_validator("data_source_allow_networks", "data_source_deny_networks")
     @classmethod
     def _valid_networks(cls, value: str) -> str:
@@ -162,6 +204,11 @@ class Settings(BaseSettings):
     def source_data_dir(self) -> Path:
         """Return the folder file data sources live in (the jail of their `path`)."""
         return (self.data_dir or self.var_dir / "data").resolve()
+
+    @property
+    def results_dir(self) -> Path:
+        """Return the folder task results are stored in."""
+        return (self.task_results_dir or self.var_dir / "task-results").resolve()
 
     @property
     def allow_networks(self) -> tuple[str, ...]:

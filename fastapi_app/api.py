@@ -14,6 +14,7 @@ from fastapi_app.data_sources.router import router as data_sources_router
 from fastapi_app.dependencies import current_user
 from fastapi_app.health.router import router as health_router
 from fastapi_app.integrations.router import router as integrations_router
+from fastapi_app.tasks.router import router as tasks_router
 from fastapi_app.users.router import router as users_router
 
 PREFIX = "/api/v1"
@@ -43,7 +44,14 @@ def include_routers(app: FastAPI) -> None:
     api.include_router(auth_router)  # public and authenticated routes, each declared
     # Everything else is authenticated as a whole; a public route there would be a mistake.
     signed_in = APIRouter(dependencies=[Depends(current_user)])
-    for router in (users_router, data_sources_router, integrations_router, audit_logs_router, admin_router):
+    for router in (
+        users_router,
+        data_sources_router,
+        integrations_router,
+        audit_logs_router,
+        admin_router,
+        tasks_router,
+    ):
         signed_in.include_router(router)
     api.include_router(signed_in)
     app.include_router(api)

@@ -7,10 +7,13 @@ from shared_models.data_source import DataSource, SourceStatus, SourceType
 from shared_models.integration import Integration
 from shared_models.migration import RouteStats, ShadowMismatch
 from shared_models.password_reset import PasswordResetToken
+from shared_models.task import AnalysisResult, AnalysisTask, TaskKind, TaskStatus
 from shared_models.user import ROLE_RANK, Role, User
 
 __all__ = [
     "ROLE_RANK",
+    "AnalysisResult",
+    "AnalysisTask",
     "AuditLog",
     "AuthSession",
     "Base",
@@ -23,6 +26,8 @@ __all__ = [
     "SourceStatus",
     "ShadowMismatch",
     "SourceType",
+    "TaskKind",
+    "TaskStatus",
     "UTCDateTime",
     "User",
     "utcnow",

@@ -1,0 +1,201 @@
+"""Running one task: claim it, stream its rows into Parquet, publish the result once.
+
+The same code runs on the in-process executor and in Celery workers. While the rows flow, a
+watcher thread renews the lease every `WATCH_S` and checks for a cancel request; on one it
+interrupts the statement at the source (libpq cancel, KILL QUERY, interrupt()).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from datalab.connectors.base import ConnectorError, Limits
+from datalab.connectors.configs import connection_config
+from datalab.connectors.service import limits_from
+from datalab.crypto import ConfigCipher
+from datalab.errors import DomainError
+from datalab.settings import Settings
+from datalab.tasks import state
+from datalab.tasks.parquet import ParquetSink
+from datalab.tasks.results import ResultStore, result_key
+from datalab.tasks.streams import STREAMS, Interrupted, RowStream
+from shared_models import AnalysisTask, DataSource, SourceType
+
+log = logging.getLogger(__name__)
+BATCH_ROWS = 10_000
+# How often a running task renews its lease and looks for a cancel request (cancel latency).
+WATCH_S = 0.5
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    """What running a task needs, built once per process."""
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+    cipher: ConfigCipher
+    store: ResultStore
+
+    @property
+    def limits(self) -> Limits:
+        """Connector limits with the task's time limit and row cap instead of the request's."""
+        return dataclasses.replace(
+            limits_from(self.settings),
+            query_timeout_s=self.settings.task_time_limit_s,
+            max_rows=self.settings.task_max_rows,
+        )
+
+
+def worker_name() -> str:
+    """Name this process as the worker of an attempt: host and pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def run_task(context: TaskContext, task_id: int) -> state.Claim:
+    """Run task `task_id` if this delivery may; return what the claim found (BUSY: try later)."""
+    settings = context.settings
+    with context.sessions.begin() as session:
+        claim = state.claim(
+            session,
+            task_id,
+            worker=worker_name(),
+            lease_s=settings.task_lease_s,
+            max_attempts=settings.task_max_attempts,
+        )
+    if claim.outcome is not state.Claim.CLAIMED:
+        return claim.outcome
+    _Attempt(context, task_id, claim.attempt).run()
+    return state.Claim.CLAIMED
+
+
+class _Attempt:
+    """One claimed attempt at a task."""
+
+    def __init__(self, context: TaskContext, task_id: int, attempt: int) -> None:
+        self.context, self.task_id, self.attempt = context, task_id, attempt
+        self.rows = 0
+        self.stream: RowStream | None = None
+        self.cancelled = threading.Event()
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        store, key = self.context.store, result_key(self.task_id)
+        partial = store.partial(key, self.attempt)
+        watcher = threading.Thread(target=self._watch, name=f"task-{self.task_id}-watch", daemon=True)
+        watcher.start()
+        try:
+            columns, truncated = self._write(partial)
+            if self.cancelled.is_set():
+                raise Interrupted
+            size = store.publish(key, partial)
+            with self.context.sessions.begin() as session:
+                state.succeed(
+                    session,
+                    self.task_id,
+                    self.attempt,
+                    object_key=key,
+                    columns=columns,
+                    rows=self.rows,
+                    size=size,
+                    truncated=truncated,
+                )
+        except Interrupted:
+            self._end(lambda s: state.cancelled(s, self.task_id, self.attempt))
+        except (ConnectorError, DomainError) as exc:
+            code, message = exc.code, exc.message
+            self._end(lambda s: state.fail(s, self.task_id, self.attempt, code=code, message=message))
+        except Exception:
+            log.exception("task %s failed", self.task_id)
+            self._end(
+                lambda s: state.fail(
+                    s, self.task_id, self.attempt, code="TASK_FAILED", message="The task failed unexpectedly."
+                )
+            )
+        finally:
+            self.done.set()
+            partial.unlink(missing_ok=True)
+
+    def _end(self, write: Callable[[Session], object]) -> None:
+        with self.context.sessions.begin() as session:
+            write(session)
+
+    def _write(self, partial: Path) -> tuple[list[str], str | None]:
+        settings = self.context.settings
+        task, source_type, config = self._load()
+        opener = STREAMS[source_type]
+        self.stream = stream = opener(config, self.context.limits, task.query or "")
+        if self.cancelled.is_set():
+            stream.interrupt()
+        truncated: str | None = None
+        sink: ParquetSink | None = None
+        try:
+            for batch in stream.batches(BATCH_ROWS):
+                if sink is None:
+                    sink = ParquetSink(partial, stream.columns)
+                room = settings.task_max_rows - self.rows
+                sink.write(batch[:room])
+                self.rows += min(len(batch), room)
+                if self.rows >= settings.task_max_rows:
+                    truncated = "rows"
+                elif sink.size() >= settings.task_max_bytes:
+                    truncated = "bytes"
+                if truncated or self.cancelled.is_set():
+                    break
+            if sink is None:
+                sink = ParquetSink(partial, stream.columns)
+            sink.close()
+        finally:
+            stream.close()
+        return sink.columns, truncated
+
+    def _load(self) -> tuple[AnalysisTask, str, dict[str, object]]:
+        with self.context.sessions() as session:
+            task = session.get_one(AnalysisTask, self.task_id)
+            source = session.get(DataSource, task.data_source_id) if task.data_source_id else None
+            if source is None or not source.is_active:
+                raise DomainError("The task's data source no longer exists.", code="SOURCE_GONE")
+            config = connection_config(
+                SourceType(source.type), self.context.cipher.decrypt(source.config_encrypted)
+            )
+            session.expunge(task)
+            return task, source.type, config
+
+    def _watch(self) -> None:
+        while not self.done.wait(WATCH_S):
+            try:
+                with self.context.sessions.begin() as session:
+                    progress = min(0.99, self.rows / self.context.settings.task_max_rows)
+                    owned = state.heartbeat(
+                        session, self.task_id, self.attempt, rows=self.rows, progress=progress
+                    )
+                    wanted = state.cancel_requested(session, self.task_id)
+            except Exception:  # a database hiccup must not kill the watcher; the next round retries
+                log.warning("task %s heartbeat failed", self.task_id, exc_info=True)
+                continue
+            if (wanted or not owned) and not self.cancelled.is_set():
+                self.cancelled.set()
+                stream = self.stream
+                if stream is not None:
+                    try:
+                        stream.interrupt()
+                    except Exception:
+                        log.warning("task %s: interrupt failed", self.task_id, exc_info=True)
+
+
+def build_context(settings: Settings, sessions: sessionmaker[Session]) -> TaskContext:
+    """Build the task context for `settings` on an existing session factory."""
+    return TaskContext(
+        settings=settings,
+        sessions=sessions,
+        cipher=ConfigCipher(settings.fernet_keys),
+        store=ResultStore(settings.results_dir),
+    )
