@@ -145,6 +145,10 @@ class Settings(BaseSettings):
         gt=0,
         description="Redis: seconds until an unacknowledged task is redelivered (default: limit + 600)",
     )
+    task_broker_options: dict[str, float | int | str | bool] = Field(
+        default_factory=dict,
+        description="Extra kombu transport options as JSON, e.g. Redis unacked_restore_interval",
+    )
     task_results_dir: Path | None = Field(
         None, description="Folder of stored task results (default <VAR_DIR>/task-results)"
     )

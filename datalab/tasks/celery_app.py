@@ -43,7 +43,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     return {
         "broker_url": settings.task_broker_url.get_secret_value(),
         "broker_connection_retry_on_startup": True,
-        "broker_transport_options": {"visibility_timeout": visibility},
+        "broker_transport_options": {"visibility_timeout": visibility, **settings.task_broker_options},
         "task_default_queue": settings.task_queue,
         "task_ignore_result": True,
         "task_acks_late": True,
