@@ -161,12 +161,13 @@ class RedisServer:
 class Worker:
     """A `datalab worker` process in its own session, so the test can kill it and its children."""
 
-    def __init__(self, env: dict[str, str], log: Path, *, concurrency: int = 1) -> None:
+    def __init__(self, env: dict[str, str], log: Path, *, concurrency: int = 1, beat: bool = False) -> None:
         self.command = [
             str(Path(sys.executable).parent / "datalab"),
             "worker",
             f"--concurrency={concurrency}",
         ]
+        self.command += ["--beat"] if beat else []
         self.env, self.log = {**os.environ, **env}, log
         self.start()
 

@@ -11,6 +11,7 @@ import signal
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from sqlalchemy.orm import Session
 from datalab.settings import Settings
 from datalab.tasks.celery_app import RUN_TASK, make_celery
 from fastapi_app.main import create_app
-from shared_models import AnalysisResult, AnalysisTask
+from shared_models import AnalysisResult, AnalysisTask, AuditLog, RevokedToken, User
 from tests.tasks_support import (
     FINAL,
     RedisServer,
@@ -97,10 +98,9 @@ def redis_client(redis_app: FastAPI, client: TestClient) -> Iterator[TestClient]
 def redis_worker(
     settings: Settings, redis_config: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Worker]:
-    """One worker (two processes) on the module's Redis, shared by its tests."""
-    worker = Worker(
-        worker_env(settings, **redis_config), tmp_path_factory.mktemp("logs") / "b.log", concurrency=2
-    )
+    """One worker (two processes, and beat every 2 s) on the module's Redis, shared by its tests."""
+    env = worker_env(settings, **redis_config, task_maintenance_interval_s="2", audit_retention_days="30")
+    worker = Worker(env, tmp_path_factory.mktemp("logs") / "b.log", concurrency=2, beat=True)
     worker.wait_ready()
     yield worker
     worker.stop()
@@ -255,3 +255,24 @@ def test_rabbitmq_runs_tasks(
         with Connection(RABBIT_URL) as connection:
             connection.default_channel.queue_delete(queue)  # type: ignore[attr-defined]
     assert [(b["status"], b["row_count"]) for b in bodies] == [("succeeded", 1)] * 3
+
+
+def test_beat_runs_maintenance_on_the_worker(redis_worker: Worker, session: Session, user: User) -> None:
+    old = datetime.now(UTC) - timedelta(days=60)
+    session.add_all(
+        [
+            AuditLog(action="user.login", user_id=user.id, details={}, created_at=old),
+            RevokedToken(jti="expired-jti", token_type="access", user_id=user.id, expires_at=old),
+        ]
+    )
+    session.commit()
+    deadline = time.monotonic() + 60
+    while True:
+        session.expire_all()
+        left = [session.scalar(select(func.count()).select_from(model)) for model in (AuditLog, RevokedToken)]
+        if left == [0, 0]:
+            break
+        assert time.monotonic() < deadline, (
+            f"maintenance never ran: {left}\n{redis_worker.log.read_text()[-2000:]}"
+        )
+        time.sleep(0.2)
