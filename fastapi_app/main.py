@@ -22,6 +22,7 @@ from datalab.mail import build_mailer
 from datalab.runtime import build_runtime
 from datalab.settings import Settings, get_settings
 from datalab.tasks.executors import build_tasks
+from datalab.tasks.observe import TaskCollector
 from fastapi_app import errors
 from fastapi_app.api import PREFIX, allowed_methods, include_routers, route_templates
 from fastapi_app.edges.install import add_edge_routes, add_inner_middleware, add_outer_middleware
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.init_app(app)
     include_routers(app)
     add_edge_routes(app, settings, flask_app)
+    app.state.metrics.shared.register(TaskCollector(settings, sessions))
     app.state.methods_for = allowed_methods(app)
     app.router.routes.append(migration.route)  # legacy routes in state `migrated`, ahead of Flask
     app.router.routes.append(legacy_mount(flask_app, workers=settings.wsgi_workers))

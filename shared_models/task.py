@@ -58,6 +58,8 @@ class AnalysisTask(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Seconds the finishing attempt ran, for the run-time histogram in /metrics.
+    run_seconds: Mapped[float | None] = mapped_column(Float)
 
 
 class AnalysisResult(Base):

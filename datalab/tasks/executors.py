@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from datalab.settings import Settings
@@ -76,12 +77,14 @@ class LocalExecutor:
 
     def start(self) -> None:
         """Resubmit tasks a stopped server left queued or running (their leases decide who runs)."""
-        with self.context.sessions() as session:
-            ids = session.scalars(
-                select(AnalysisTask.id).where(
-                    AnalysisTask.status.in_([TaskStatus.QUEUED.value, TaskStatus.RUNNING.value])
-                )
-            ).all()
+        waiting = AnalysisTask.status.in_([TaskStatus.QUEUED.value, TaskStatus.RUNNING.value])
+        try:
+            with self.context.sessions() as session:
+                ids = session.scalars(select(AnalysisTask.id).where(waiting)).all()
+        except SQLAlchemyError:
+            # The server starts without its database too (health says so); those tasks wait for a restart.
+            log.warning("could not look for tasks left queued", exc_info=True)
+            return
         for task_id in ids:
             self.submit(task_id)
 

@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,6 +87,7 @@ class _Attempt:
         self.stream: RowStream | None = None
         self.cancelled = threading.Event()
         self.done = threading.Event()
+        self.started = time.monotonic()
 
     def run(self) -> None:
         store, key = self.context.store, result_key(self.task_id)
@@ -107,12 +109,17 @@ class _Attempt:
                     rows=self.rows,
                     size=size,
                     truncated=truncated,
+                    ran_s=self._ran(),
                 )
         except Interrupted:
-            self._end(lambda s: state.cancelled(s, self.task_id, self.attempt))
+            self._end(lambda s: state.cancelled(s, self.task_id, self.attempt, ran_s=self._ran()))
         except (ConnectorError, DomainError) as exc:
             code, message = exc.code, exc.message
-            self._end(lambda s: state.fail(s, self.task_id, self.attempt, code=code, message=message))
+            self._end(
+                lambda s: state.fail(
+                    s, self.task_id, self.attempt, code=code, message=message, ran_s=self._ran()
+                )
+            )
         except Exception:
             log.exception("task %s failed", self.task_id)
             self._end(
@@ -123,6 +130,9 @@ class _Attempt:
         finally:
             self.done.set()
             partial.unlink(missing_ok=True)
+
+    def _ran(self) -> float:
+        return time.monotonic() - self.started
 
     def _end(self, write: Callable[[Session], object]) -> None:
         with self.context.sessions.begin() as session:

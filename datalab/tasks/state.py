@@ -124,6 +124,7 @@ def succeed(
     rows: int,
     size: int,
     truncated: str | None,
+    ran_s: float | None = None,
 ) -> bool:
     """Finish the attempt and record its one result row; False (and no write) for a fenced-out attempt."""
     if not _set(
@@ -136,6 +137,7 @@ def succeed(
         result_bytes=size,
         truncated=truncated,
         finished_at=_now(),
+        run_seconds=ran_s,
     ):
         return False
     session.add(
@@ -153,7 +155,9 @@ def succeed(
     return True
 
 
-def fail(session: Session, task_id: int, attempt: int, *, code: str, message: str) -> bool:
+def fail(
+    session: Session, task_id: int, attempt: int, *, code: str, message: str, ran_s: float | None = None
+) -> bool:
     """End the attempt as failed with a stable code and a safe message."""
     return _set(
         session,
@@ -163,12 +167,14 @@ def fail(session: Session, task_id: int, attempt: int, *, code: str, message: st
         error_code=code[:64],
         error_message=message[:1000],
         finished_at=_now(),
+        run_seconds=ran_s,
     )
 
 
-def cancelled(session: Session, task_id: int, attempt: int) -> bool:
+def cancelled(session: Session, task_id: int, attempt: int, *, ran_s: float | None = None) -> bool:
     """End the attempt as cancelled."""
-    return _set(session, task_id, _fenced(attempt), status=TaskStatus.CANCELLED.value, finished_at=_now())
+    values = {"status": TaskStatus.CANCELLED.value, "finished_at": _now(), "run_seconds": ran_s}
+    return _set(session, task_id, _fenced(attempt), **values)
 
 
 def request_cancel(session: Session, task: AnalysisTask) -> None:

@@ -50,6 +50,8 @@ class HttpMetrics:
             registry=self.registry,
             multiprocess_mode="livesum",
         )
+        # Collectors that read shared state (the database) answer the same in every worker process.
+        self.shared = CollectorRegistry()
         self.pool = Gauge(
             "datalab_db_pool_connections",
             "Database pool connections per engine: checked_out (in use) and size (configured).",
@@ -81,8 +83,8 @@ class HttpMetrics:
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             registry = CollectorRegistry()
             MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-            return generate_latest(registry)
-        return generate_latest(self.registry)
+            return generate_latest(registry) + generate_latest(self.shared)
+        return generate_latest(self.registry) + generate_latest(self.shared)
 
     @staticmethod
     def process_exited() -> None:

@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("run_seconds", sa.Float(), nullable=True),
         sa.ForeignKeyConstraint(
             ["data_source_id"],
             ["data_source.id"],
