@@ -13,6 +13,7 @@ import os
 from typing import Any
 
 from celery import Celery, Task
+from sqlalchemy.exc import SQLAlchemyError
 
 from datalab.db import make_engine, make_sessionmaker
 from datalab.settings import Settings
@@ -24,6 +25,7 @@ RUN_TASK = "datalab.run_analysis_task"
 MAINTENANCE = "datalab.maintenance"
 # Margin between the query's own time limit and Celery's hard kill of the process.
 HARD_LIMIT_MARGIN_S = 120.0
+DATABASE_RETRY_S = 5.0
 _contexts: dict[int, TaskContext] = {}
 
 
@@ -72,7 +74,11 @@ def make_celery(settings: Settings) -> Celery:
 
     @app.task(name=RUN_TASK, bind=True, max_retries=None, acks_late=True)
     def run_analysis_task(self: Task[Any, Any], task_id: int) -> str:
-        outcome = run_task(_context(settings), task_id)
+        try:
+            outcome = run_task(_context(settings), task_id)
+        except SQLAlchemyError as exc:
+            # The database is unreachable: the row cannot be claimed or settled, so keep the message.
+            raise self.retry(countdown=DATABASE_RETRY_S, exc=exc) from None
         if outcome is state.Claim.BUSY:
             # Another attempt holds a live lease: come back when it could have gone stale.
             raise self.retry(countdown=settings.task_lease_s)

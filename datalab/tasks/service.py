@@ -13,7 +13,7 @@ from datalab import audit
 from datalab.connectors import sql_guard
 from datalab.connectors.base import ConnectorError
 from datalab.connectors.service import SourceFailed
-from datalab.errors import Conflict, Forbidden, NotFound
+from datalab.errors import Conflict, DomainError, Forbidden, NotFound
 from datalab.services import data_sources
 from datalab.services.pages import Page, PageRequest, paginate, valid_id
 from datalab.tasks import state
@@ -102,6 +102,13 @@ def cancel(session: Session, actor: User, task: AnalysisTask) -> AnalysisTask:
         details={"status": task.status},
     )
     return task
+
+
+class ResultGone(DomainError):
+    """The task succeeded but its stored result is no longer there (removed from storage)."""
+
+    status_code = 410
+    code = "RESULT_GONE"
 
 
 def result_of(session: Session, task: AnalysisTask) -> AnalysisResult:

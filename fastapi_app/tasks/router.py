@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Query, Response, status
@@ -43,6 +44,13 @@ def _dispatch(tasks: Tasks, sessions: sessionmaker[Session], task_id: int) -> No
             if task.status == TaskStatus.QUEUED.value:
                 task.status, task.error_code = TaskStatus.FAILED.value, "BROKER_UNAVAILABLE"
                 task.error_message = "The task queue could not be reached; submit the task again."
+
+
+def _stored(tasks: Tasks, key: str) -> Path:
+    path = tasks.store.path(key)
+    if not path.exists():
+        raise service.ResultGone("The task's stored result is no longer available; run the task again")
+    return path
 
 
 @router.post(
@@ -97,7 +105,7 @@ def get_task(task: VisibleTask) -> TaskRead:
     "/{task_id}/result",
     summary="Page through a task's result",
     response_model=TaskResultPage,
-    responses=errors(401, 404, 409, 422),
+    responses=errors(401, 404, 409, 410, 422),
 )
 def task_result(
     session: SessionDep,
@@ -108,7 +116,7 @@ def task_result(
 ) -> TaskResultPage:
     """Return rows of a succeeded task's stored result; 409 RESULT_NOT_READY before it succeeds."""
     result = service.result_of(session, task)
-    columns, rows = read_page(tasks.store.path(result.object_key), offset, limit)
+    columns, rows = read_page(_stored(tasks, result.object_key), offset, limit)
     return TaskResultPage(
         columns=list(result.columns) or columns,
         data=rows,
@@ -125,7 +133,7 @@ def task_result(
     response_class=StreamingResponse,
     responses={
         200: {"content": {MEDIA["csv"]: {}, MEDIA["parquet"]: {}}, "description": "The result"},
-        **errors(401, 404, 409, 422),
+        **errors(401, 404, 409, 410, 422),
     },
 )
 def download_result(
@@ -136,7 +144,7 @@ def download_result(
 ) -> StreamingResponse:
     """Stream the whole stored result as CSV or as the Parquet file itself."""
     result = service.result_of(session, task)
-    path = tasks.store.path(result.object_key)
+    path = _stored(tasks, result.object_key)
     chunks = csv_chunks(path) if format == "csv" else tasks.store.chunks(result.object_key)
     headers = {"Content-Disposition": f'attachment; filename="task-{task.id}.{format}"'}
     return StreamingResponse(chunks, media_type=MEDIA[format], headers=headers)

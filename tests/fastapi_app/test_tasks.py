@@ -75,7 +75,7 @@ def test_submit_answers_202_with_location_and_runs(
 
 
 def test_downloads_csv_and_parquet(
-    client: TestClient, analyst_headers: dict[str, str], sqlite_source: int
+    client: TestClient, analyst_headers: dict[str, str], sqlite_source: int, settings: Settings
 ) -> None:
     task_id = submit(client, analyst_headers, sqlite_source, CUSTOMERS)
     wait_for(client, analyst_headers, task_id, FINAL)
@@ -88,6 +88,10 @@ def test_downloads_csv_and_parquet(
     parquet = client.get(f"{TASKS_URL}/{task_id}/download?format=parquet", headers=analyst_headers)
     table = pq.read_table(io.BytesIO(parquet.content))
     assert table.column("email").to_pylist() == ["ada@example.com", "bob@example.com", "cy@example.com"]
+    # A result removed from storage is a clear 410, not a 500.
+    (settings.results_dir / f"task-{task_id}.parquet").unlink()
+    for path in ("result", "download"):
+        error_of(client.get(f"{TASKS_URL}/{task_id}/{path}", headers=analyst_headers), 410, "RESULT_GONE")
 
 
 @pytest.mark.postgres
