@@ -72,17 +72,39 @@ def run_task(context: TaskContext, task_id: int) -> state.Claim:
             lease_s=settings.task_lease_s,
             max_attempts=settings.task_max_attempts,
         )
-    if claim.outcome is not state.Claim.CLAIMED:
+        # Read what to run in the claim's transaction: one connection checkout per task start.
+        work = _work_of(session, context.cipher, task_id) if claim.outcome is state.Claim.CLAIMED else None
+    if claim.outcome is not state.Claim.CLAIMED or work is None:
         return claim.outcome
-    _Attempt(context, task_id, claim.attempt).run()
+    _Attempt(context, task_id, claim.attempt, work).run()
     return state.Claim.CLAIMED
+
+
+@dataclass(frozen=True)
+class _Work:
+    """What an attempt runs: the statement and its source's type and decrypted config."""
+
+    query: str
+    source_type: str
+    config: dict[str, object]
+    problem: DomainError | None = None
+
+
+def _work_of(session: Session, cipher: ConfigCipher, task_id: int) -> _Work:
+    task = session.get_one(AnalysisTask, task_id)
+    source = session.get(DataSource, task.data_source_id) if task.data_source_id else None
+    if source is None or not source.is_active:
+        gone = DomainError("The task's data source no longer exists.", code="SOURCE_GONE")
+        return _Work("", "", {}, problem=gone)
+    config = connection_config(SourceType(source.type), cipher.decrypt(source.config_encrypted))
+    return _Work(task.query or "", source.type, config)
 
 
 class _Attempt:
     """One claimed attempt at a task."""
 
-    def __init__(self, context: TaskContext, task_id: int, attempt: int) -> None:
-        self.context, self.task_id, self.attempt = context, task_id, attempt
+    def __init__(self, context: TaskContext, task_id: int, attempt: int, work: _Work) -> None:
+        self.context, self.task_id, self.attempt, self.work = context, task_id, attempt, work
         self.rows = 0
         self.stream: RowStream | None = None
         self.cancelled = threading.Event()
@@ -140,9 +162,10 @@ class _Attempt:
 
     def _write(self, partial: Path) -> tuple[list[str], str | None]:
         settings = self.context.settings
-        task, source_type, config = self._load()
-        opener = STREAMS[source_type]
-        self.stream = stream = opener(config, self.context.limits, task.query or "")
+        if self.work.problem is not None:
+            raise self.work.problem
+        opener = STREAMS[self.work.source_type]
+        self.stream = stream = opener(self.work.config, self.context.limits, self.work.query)
         if self.cancelled.is_set():
             stream.interrupt()
         truncated: str | None = None
@@ -166,18 +189,6 @@ class _Attempt:
         finally:
             stream.close()
         return sink.columns, truncated
-
-    def _load(self) -> tuple[AnalysisTask, str, dict[str, object]]:
-        with self.context.sessions() as session:
-            task = session.get_one(AnalysisTask, self.task_id)
-            source = session.get(DataSource, task.data_source_id) if task.data_source_id else None
-            if source is None or not source.is_active:
-                raise DomainError("The task's data source no longer exists.", code="SOURCE_GONE")
-            config = connection_config(
-                SourceType(source.type), self.context.cipher.decrypt(source.config_encrypted)
-            )
-            session.expunge(task)
-            return task, source.type, config
 
     def _watch(self) -> None:
         while not self.done.wait(WATCH_S):

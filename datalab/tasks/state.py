@@ -59,21 +59,25 @@ def claim(session: Session, task_id: int, *, worker: str, lease_s: float, max_at
         and_(AnalysisTask.status == TaskStatus.RUNNING.value, AnalysisTask.heartbeat_at < stale),
     )
     open_attempts = AnalysisTask.attempts < max_attempts
-    claimed = _set(
-        session,
-        task_id,
-        and_(takeable, open_attempts, AnalysisTask.cancel_requested_at.is_(None)),
-        status=TaskStatus.RUNNING.value,
-        attempts=AnalysisTask.attempts + 1,
-        worker=worker[:255],
-        heartbeat_at=now,
-        started_at=now,
-        progress=0.0,
-        row_count=0,
-    )
-    if claimed:
-        attempt = session.scalar(select(AnalysisTask.attempts).where(AnalysisTask.id == task_id))
-        return ClaimResult(Claim.CLAIMED, int(attempt or 0))
+    attempt = session.execute(
+        update(AnalysisTask)
+        .where(
+            AnalysisTask.id == task_id, takeable, open_attempts, AnalysisTask.cancel_requested_at.is_(None)
+        )
+        .values(
+            status=TaskStatus.RUNNING.value,
+            attempts=AnalysisTask.attempts + 1,
+            worker=worker[:255],
+            heartbeat_at=now,
+            started_at=now,
+            progress=0.0,
+            row_count=0,
+        )
+        .returning(AnalysisTask.attempts),
+        execution_options={"synchronize_session": False},
+    ).scalar_one_or_none()
+    if attempt is not None:
+        return ClaimResult(Claim.CLAIMED, int(attempt))
     # Out of attempts, or cancelled while no attempt ran: settle it here, once.
     if _set(
         session,
