@@ -52,12 +52,12 @@ class Bench:
         worker.wait_ready(timeout=120)
         return worker
 
-    def sql(self, statement: str) -> list[tuple[Any, ...]]:
-        """Run a statement on the app database and return its rows."""
+    def sql(self, statement: str, **params: Any) -> list[tuple[Any, ...]]:
+        """Run a statement (with bound `params`) on the app database and return its rows."""
         engine = create_engine(self.settings.database_url)
         try:
             with engine.begin() as connection:
-                result = connection.execute(text(statement))
+                result = connection.execute(text(statement), params)
                 return [tuple(row) for row in result] if result.returns_rows else []
         finally:
             engine.dispose()
