@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,9 +27,11 @@ from datalab.crypto import ConfigCipher
 from datalab.errors import DomainError
 from datalab.settings import Settings
 from datalab.tasks import state
-from datalab.tasks.parquet import ParquetSink
 from datalab.tasks.results import ResultStore, result_key
-from datalab.tasks.streams import STREAMS, Interrupted, RowStream
+
+if TYPE_CHECKING:
+    from datalab.tasks.parquet import ParquetSink
+    from datalab.tasks.streams import RowStream
 from shared_models import AnalysisTask, DataSource, SourceType
 
 log = logging.getLogger(__name__)
@@ -112,6 +115,9 @@ class _Attempt:
         self.started = time.monotonic()
 
     def run(self) -> None:
+        # Drivers load with the first task, not with the app (start-up time of every server process).
+        from datalab.tasks.streams import Interrupted  # noqa: PLC0415
+
         store, key = self.context.store, result_key(self.task_id)
         partial = store.partial(key, self.attempt)
         watcher = threading.Thread(target=self._watch, name=f"task-{self.task_id}-watch", daemon=True)
@@ -164,6 +170,9 @@ class _Attempt:
         settings = self.context.settings
         if self.work.problem is not None:
             raise self.work.problem
+        from datalab.tasks.parquet import ParquetSink  # noqa: PLC0415
+        from datalab.tasks.streams import STREAMS  # noqa: PLC0415
+
         opener = STREAMS[self.work.source_type]
         self.stream = stream = opener(self.work.config, self.context.limits, self.work.query)
         if self.cancelled.is_set():

@@ -17,8 +17,17 @@ from datalab.errors import Conflict, DomainError, Forbidden, NotFound
 from datalab.services import data_sources
 from datalab.services.pages import Page, PageRequest, paginate, valid_id
 from datalab.tasks import state
-from datalab.tasks.streams import DIALECTS
 from shared_models import AnalysisResult, AnalysisTask, Role, TaskKind, TaskStatus, User
+
+# The dialect the read-only guard parses each source type's queries in (None: not SQL).
+DIALECTS: dict[str, str | None] = {
+    "postgresql": "postgresql",
+    "mysql": "mysql",
+    "sqlite": "sqlite",
+    "csv": "duckdb",
+    "json": "duckdb",
+    "rest_api": None,
+}
 
 
 def visible_to(actor: User) -> Select[AnalysisTask]:

@@ -244,12 +244,3 @@ STREAMS: dict[str, Opener] = {
     "json": lambda config, limits, sql: DuckDBStream("json", config, limits, sql),
     "rest_api": RestStream,
 }
-# The dialect the read-only guard parses each source type's queries in (None: not SQL).
-DIALECTS: dict[str, str | None] = {
-    "postgresql": "postgresql",
-    "mysql": "mysql",
-    "sqlite": "sqlite",
-    "csv": "duckdb",
-    "json": "duckdb",
-    "rest_api": None,
-}

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from datalab.tasks import service
 from datalab.tasks.executors import Tasks
-from datalab.tasks.parquet import csv_chunks, read_page
 from fastapi_app.dependencies import CurrentUser, SessionDep, require_role
 from fastapi_app.pagination import PageDep
 from fastapi_app.responses import errors
@@ -115,6 +114,8 @@ def task_result(
     offset: Annotated[int, Query(ge=0, le=2**53, description="Rows to skip")] = 0,
 ) -> TaskResultPage:
     """Return rows of a succeeded task's stored result; 409 RESULT_NOT_READY before it succeeds."""
+    from datalab.tasks.parquet import read_page  # noqa: PLC0415 - pyarrow loads with the first read
+
     result = service.result_of(session, task)
     columns, rows = read_page(_stored(tasks, result.object_key), offset, limit)
     return TaskResultPage(
@@ -143,6 +144,8 @@ def download_result(
     format: Annotated[Literal["csv", "parquet"], Query(description="csv (with a header) or parquet")] = "csv",
 ) -> StreamingResponse:
     """Stream the whole stored result as CSV or as the Parquet file itself."""
+    from datalab.tasks.parquet import csv_chunks  # noqa: PLC0415 - pyarrow loads with the first read
+
     result = service.result_of(session, task)
     path = _stored(tasks, result.object_key)
     chunks = csv_chunks(path) if format == "csv" else tasks.store.chunks(result.object_key)
