@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from datalab.connectors.fields import QueryText
 from datalab.inputs import Input
@@ -16,11 +16,21 @@ from shared_models import AnalysisTask, TaskStatus
 MAX_RESULT_PAGE = 10_000
 
 
+def _integral(value: object) -> object:
+    # JSON has one number type: 7.0 is the integer 7 to a JSON schema, so to us too (as config ports).
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+RowId = Annotated[int, BeforeValidator(_integral)]
+
+
 class TaskCreate(Input):
     """A query task: one read-only statement run on a data source, its whole result stored."""
 
     kind: Literal["query"] = Field(description="What the task does; `query` runs a read-only statement")
-    data_source_id: int = Field(
+    data_source_id: RowId = Field(
         ge=1, le=MAX_ID, description="The data source to query (yours, or any for an admin)"
     )
     query: QueryText

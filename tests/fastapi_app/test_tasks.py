@@ -115,6 +115,15 @@ def test_large_postgres_result_is_paged_and_downloaded(
     assert [(r.row_count, r.object_key) for r in results] == [(rows, f"task-{task_id}")]
 
 
+def test_whole_number_ids_written_as_floats_are_accepted(
+    client: TestClient, analyst_headers: dict[str, str], sqlite_source: int
+) -> None:
+    body = {"kind": "query", "data_source_id": float(sqlite_source), "query": CUSTOMERS}
+    assert client.post(TASKS_URL, json=body, headers=analyst_headers).status_code == 202
+    body["data_source_id"] = sqlite_source + 0.5
+    assert client.post(TASKS_URL, json=body, headers=analyst_headers).status_code == 422
+
+
 def test_write_query_is_refused_before_queueing(
     client: TestClient, analyst_headers: dict[str, str], sqlite_source: int, session: Session
 ) -> None:
