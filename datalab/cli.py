@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 import click
 from pydantic import TypeAdapter, ValidationError
@@ -225,3 +226,86 @@ def storage_gc(grace_seconds: int | None) -> None:
     finally:
         engine.dispose()
     click.echo(f"removed {report.pending_versions} unfinished versions and {report.objects} objects")
+
+
+# --- tasks (issue 16): worker, beat, tasks.
+def _celery_app() -> Any:
+    settings = get_settings()
+    if settings.tasks.task_broker_url is None:
+        raise click.ClickException(
+            "TASK_BROKER_URL is not set; without a broker the server runs tasks itself (see docs/tasks.md)"
+        )
+    from datalab.tasks.celery_app import make_celery  # noqa: PLC0415 - celery loads only for these commands
+
+    return make_celery(settings)
+
+
+@main.command("worker")
+@click.option("--concurrency", "-c", default=2, show_default=True, type=click.IntRange(1, 256))
+@click.option("--beat", is_flag=True, help="Also run beat (the maintenance schedule) in this worker.")
+@click.option("--loglevel", default="INFO", show_default=True)
+@click.option("--hostname", "-n", default=None, help="Node name (default datalab-<pid>@<host>).")
+def worker(concurrency: int, beat: bool, loglevel: str, hostname: str | None) -> None:
+    """Run a Celery worker for analysis tasks on TASK_BROKER_URL."""
+    import os  # noqa: PLC0415
+
+    app = _celery_app()
+    settings = get_settings()
+    argv = [
+        "worker",
+        f"--concurrency={concurrency}",
+        f"--loglevel={loglevel}",
+        f"--queues={settings.tasks.task_queue}",
+        f"--hostname={hostname or f'datalab-{os.getpid()}@%h'}",
+        # Our tasks use neither revokes nor remote control state: skip the start-up sync.
+        "--without-mingle",
+        "--without-gossip",
+    ]
+    if beat:
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        argv += ["--beat", f"--schedule={settings.var_dir / 'celerybeat-schedule'}"]
+    app.worker_main(argv)
+
+
+@main.command("beat")
+@click.option("--loglevel", default="INFO", show_default=True)
+def beat(loglevel: str) -> None:
+    """Run Celery beat: sends the maintenance job every TASK_MAINTENANCE_INTERVAL_S (run one only)."""
+    app = _celery_app()
+    settings = get_settings()
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    app.start(["beat", f"--loglevel={loglevel}", f"--schedule={settings.var_dir / 'celerybeat-schedule'}"])
+
+
+@main.command("maintenance")
+def maintenance() -> None:
+    """Run the maintenance jobs once, now (what beat schedules)."""
+    from datalab.tasks.maintenance import run_maintenance  # noqa: PLC0415
+
+    settings = get_settings()
+    engine = make_engine(settings)
+    try:
+        done = run_maintenance(settings, make_sessionmaker(engine))
+    finally:
+        engine.dispose()
+    for name, count in done.items():
+        click.echo(f"{name}: {count} rows removed")
+
+
+@main.command("tasks")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--status", type=click.Choice(["queued", "running", "succeeded", "failed", "cancelled"]))
+def tasks(limit: int, status: str | None) -> None:
+    """List recent analysis tasks, newest first."""
+    from datalab.tasks.report import recent_tasks  # noqa: PLC0415
+
+    settings = get_settings()
+    engine = make_engine(settings)
+    try:
+        with make_sessionmaker(engine)() as session:
+            lines = recent_tasks(session, limit=limit, status=status)
+    except (OperationalError, ProgrammingError):
+        raise click.ClickException("the database is not ready; run `datalab db upgrade` first") from None
+    finally:
+        engine.dispose()
+    click.echo("\n".join(lines))

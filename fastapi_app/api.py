@@ -16,6 +16,7 @@ from fastapi_app.dependencies import current_user
 from fastapi_app.health.router import router as health_router
 from fastapi_app.integrations.router import router as integrations_router
 from fastapi_app.projects.router import router as projects_router
+from fastapi_app.tasks.router import router as tasks_router
 from fastapi_app.users.router import router as users_router
 
 PREFIX = "/api/v1"
@@ -53,6 +54,7 @@ def include_routers(app: FastAPI) -> None:
         integrations_router,
         audit_logs_router,
         admin_router,
+        tasks_router,
     )
     for router in routers:
         signed_in.include_router(router)

@@ -21,6 +21,8 @@ from datalab.db import make_engine, make_sessionmaker
 from datalab.mail import build_mailer
 from datalab.runtime import build_runtime
 from datalab.settings import Settings, get_settings
+from datalab.tasks.executors import build_tasks
+from datalab.tasks.observe import TaskCollector
 from fastapi_app import errors
 from fastapi_app.api import PREFIX, allowed_methods, include_routers, route_templates
 from fastapi_app.datasets.upload import ENVELOPE_BYTES, UPLOAD_PATHS
@@ -43,11 +45,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     flask_app = create_flask_app(settings, runtime)
     sessions = make_sessionmaker(engine)
     migration = build_migration(settings, flask_app, runtime, engine, sessions)
+    tasks = build_tasks(settings, sessions)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await migration.start()
+        tasks.executor.start()
         yield
+        tasks.executor.close()
         await migration.stop()
         # Mounted apps get no lifespan of their own: close Flask's pool here too.
         engine.dispose()
@@ -71,9 +76,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = sessions
     app.state.flask_app = flask_app
     app.state.migration = migration
+    app.state.tasks = tasks
     errors.init_app(app)
     include_routers(app)
     add_edge_routes(app, settings, flask_app)
+    app.state.metrics.shared.register(TaskCollector(settings, sessions))
     app.state.methods_for = allowed_methods(app)
     app.router.routes.append(migration.route)  # legacy routes in state `migrated`, ahead of Flask
     app.router.routes.append(legacy_mount(flask_app, workers=settings.edges.wsgi_workers))

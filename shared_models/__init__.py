@@ -9,10 +9,13 @@ from shared_models.integration import Integration
 from shared_models.migration import RouteStats, ShadowMismatch
 from shared_models.password_reset import PasswordResetToken
 from shared_models.project import Project, ProjectMember, ProjectRole
+from shared_models.task import AnalysisResult, AnalysisTask, TaskKind, TaskStatus
 from shared_models.user import ROLE_RANK, Role, User
 
 __all__ = [
     "ROLE_RANK",
+    "AnalysisResult",
+    "AnalysisTask",
     "AuditLog",
     "AuthSession",
     "Base",
@@ -31,6 +34,8 @@ __all__ = [
     "SourceStatus",
     "ShadowMismatch",
     "SourceType",
+    "TaskKind",
+    "TaskStatus",
     "UTCDateTime",
     "User",
     "VersionState",

@@ -22,6 +22,8 @@ from shared_models import Base
 PG_ADMIN_URL = os.environ.get("PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 TABLES = {
     "alembic_version",
+    "analysis_results",
+    "analysis_tasks",
     "audit_log",
     "auth_session",
     "data_source",

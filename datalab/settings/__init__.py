@@ -25,6 +25,7 @@ from datalab.settings.groups import (
     MigrationSettings,
     SecuritySettings,
     StorageSettings,
+    TaskSettings,
 )
 from datalab.settings.sources import FlatVariables, fold, groups
 from datalab.settings.types import CommaList, NetworkList
@@ -56,6 +57,7 @@ class Settings(BaseSettings):
     edges: EdgeSettings = Field(default_factory=EdgeSettings)
     migration: MigrationSettings = Field(default_factory=MigrationSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
+    tasks: TaskSettings = Field(default_factory=TaskSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -137,6 +139,11 @@ class Settings(BaseSettings):
     def object_storage_url(self) -> str:
         """Return the object store's URL: STORAGE_URL, or a folder under the var directory."""
         return self.storage.storage_url or (self.var_dir / "storage").resolve().as_uri()
+
+    @property
+    def results_dir(self) -> Path:
+        """Return the folder task results are stored in."""
+        return (self.tasks.task_results_dir or self.var_dir / "task-results").resolve()
 
     @property
     def upload_spool_dir(self) -> Path:

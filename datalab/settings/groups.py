@@ -295,3 +295,51 @@ class StorageSettings(Group):
     storage_gc_grace_s: int = Field(
         3_600, ge=0, description="Age in seconds before `datalab storage gc` removes an uncommitted upload."
     )
+
+
+class TaskSettings(Group):
+    """Analysis tasks: the broker, the workers' limits, and maintenance."""
+
+    task_broker_url: SecretStr | None = Field(
+        None,
+        description="Celery broker (redis://... or amqp://...); unset runs tasks in the server process.",
+    )
+    task_queue: str = Field(
+        "datalab-tasks", pattern=r"^[A-Za-z0-9._-]{1,100}$", description="The broker queue tasks go to."
+    )
+    task_local_threads: int = Field(
+        2, ge=1, le=64, description="Threads of the in-process executor used when no broker is set."
+    )
+    task_time_limit_s: float = Field(
+        3_600.0, gt=0, le=7 * 86_400, description="Longest a task's query may run, in seconds."
+    )
+    task_max_rows: int = Field(10_000_000, ge=1, description="Rows a task's result keeps at most.")
+    task_max_bytes: int = Field(
+        2 * 1024**3, ge=1_024, description="Bytes a task's stored result may reach; the rest is cut."
+    )
+    task_max_attempts: int = Field(
+        3, ge=1, le=20, description="Deliveries a task may start before it fails with WORKER_LOST."
+    )
+    task_lease_s: float = Field(
+        30.0,
+        gt=0,
+        le=3_600,
+        description="Seconds without a heartbeat after which another delivery may take a running task over.",
+    )
+    task_visibility_timeout_s: float | None = Field(
+        None,
+        gt=0,
+        description="Redis: seconds until an unacknowledged task is redelivered (default: limit + 600).",
+    )
+    task_broker_options: dict[str, float | int | str | bool] = Field(
+        {}, description="Extra kombu transport options as JSON, e.g. Redis unacked_restore_interval."
+    )
+    task_results_dir: Path | None = Field(
+        None, description="Folder of stored task results (default <VAR_DIR>/task-results)."
+    )
+    task_maintenance_interval_s: float = Field(
+        3_600.0, ge=1, le=7 * 86_400, description="How often beat runs the maintenance jobs."
+    )
+    audit_retention_days: int | None = Field(
+        None, ge=1, description="Delete audit_log and shadow_mismatch rows older than this; unset keeps all."
+    )

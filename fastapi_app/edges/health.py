@@ -16,6 +16,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
+from datalab.tasks.observe import broker_status
+
 router = APIRouter(include_in_schema=False)
 VERSION = version("datalab")
 
@@ -64,10 +66,12 @@ async def live() -> JSONResponse:
 
 @router.get("/health/ready")
 async def ready(request: Request) -> JSONResponse:
-    """Answer 200 when the database answers within the timeout, 503 otherwise."""
+    """Answer 200 when the database answers within the timeout, 503 otherwise; report the task broker."""
     database = await database_check(request)
     ok = database["status"] == "ok"
+    # Reported, never failing readiness: without a broker the server still serves, and queues nothing.
+    broker = await anyio.to_thread.run_sync(broker_status, request.app.state.settings, abandon_on_cancel=True)
     return JSONResponse(
-        {"status": "ok" if ok else "unavailable", "checks": {"database": database}},
+        {"status": "ok" if ok else "unavailable", "checks": {"database": database, "broker": broker}},
         status_code=200 if ok else 503,
     )

@@ -51,6 +51,8 @@ class HttpMetrics:
             registry=self.registry,
             multiprocess_mode="livesum",
         )
+        # Collectors that read shared state (the database) answer the same in every worker process.
+        self.shared = CollectorRegistry()
         self.pool = Gauge(
             "datalab_db_pool_connections",
             "Database pool connections per engine: checked_out (in use) and size (configured).",
@@ -82,8 +84,8 @@ class HttpMetrics:
         if self.multiprocess:
             registry = CollectorRegistry()
             MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-            return generate_latest(registry)
-        return generate_latest(self.registry)
+            return generate_latest(registry) + generate_latest(self.shared)
+        return generate_latest(self.registry) + generate_latest(self.shared)
 
     def process_exited(self) -> None:
         """Drop this worker's live gauges from the multiprocess folder (at shutdown)."""

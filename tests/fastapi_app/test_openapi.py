@@ -20,9 +20,15 @@ PUBLIC = {
     "POST /api/v1/auth/reset-password",
     "POST /api/v1/auth/reset-password/confirm",
 }
-WITHOUT_BODY = {"POST /api/v1/auth/logout", "POST /api/v1/data-sources/{source_id}/test"}
+WITHOUT_BODY = {
+    "POST /api/v1/auth/logout",
+    "POST /api/v1/data-sources/{source_id}/test",
+    "POST /api/v1/tasks/{task_id}/cancel",
+}
 # Answers that are a file's bytes, not JSON.
 BINARY_ANSWERS = {"GET /api/v1/datasets/{dataset_id}/download"}
+# Operations whose success answer is a file in one of several media types.
+FILE_ANSWERS = {"GET /api/v1/tasks/{task_id}/download"}
 
 
 def _operations(app: FastAPI) -> list[tuple[str, dict[str, Any]]]:
@@ -57,6 +63,9 @@ def _problems(name: str, operation: dict[str, Any]) -> list[str]:
     elif name in BINARY_ANSWERS:
         if "application/octet-stream" not in responses[success[0]].get("content", {}):
             found.append("binary answer is not application/octet-stream")
+    elif name in FILE_ANSWERS:
+        if not responses[success[0]].get("content"):
+            found.append("file answer has no media type")
     elif success[0] != "204" and "$ref" not in str(responses[success[0]].get("content")):
         found.append("success answer has no model")
     errors = [code for code in responses if code[0] in "45"]
