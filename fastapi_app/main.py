@@ -26,6 +26,7 @@ from fastapi_app.api import PREFIX, allowed_methods, include_routers, route_temp
 from fastapi_app.edges.install import add_edge_routes, add_inner_middleware, add_outer_middleware
 from fastapi_app.edges.logs import configure_logging
 from fastapi_app.edges.metrics import HttpMetrics
+from fastapi_app.gateway import Gateway, install_gateway
 from fastapi_app.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from fastapi_app.migration import build_migration
 from fastapi_app.migration.middleware import MigrationMiddleware
@@ -43,11 +44,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     flask_app = create_flask_app(settings, runtime)
     sessions = make_sessionmaker(engine)
     migration = build_migration(settings, flask_app, runtime, engine, sessions)
+    gateway: Gateway | None = None  # set below, once the app's routes and metrics exist
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await migration.start()
+        if gateway is not None:
+            await gateway.start()
         yield
+        if gateway is not None:
+            await gateway.stop()
         await migration.stop()
         # Mounted apps get no lifespan of their own: close Flask's pool here too.
         engine.dispose()
@@ -74,13 +80,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.init_app(app)
     include_routers(app)
     add_edge_routes(app, settings, flask_app)
+    app.state.gateway = gateway = install_gateway(app, settings)
     app.state.methods_for = allowed_methods(app)
     app.router.routes.append(migration.route)  # legacy routes in state `migrated`, ahead of Flask
-    app.router.routes.append(legacy_mount(flask_app, workers=settings.wsgi_workers))
+    if gateway.legacy is not None:  # LEGACY_UPSTREAM: Flask runs elsewhere, reached over HTTP
+        app.router.routes.append(gateway.legacy_route())
+    else:
+        app.router.routes.append(legacy_mount(flask_app, workers=settings.wsgi_workers))
     # Added last, so they run first: outside both halves.
     app.add_middleware(MigrationMiddleware, migration=migration)
     add_inner_middleware(app, settings)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # Service prefixes stream their bodies under GATEWAY_MAX_BODY_BYTES, enforced by the proxy.
+    streamed = tuple(service.prefix for service in gateway.services)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, streamed_prefixes=streamed)
     add_outer_middleware(app, settings)
     app.add_middleware(RequestContextMiddleware, template_for=route_templates(app))
     return app

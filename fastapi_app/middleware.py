@@ -77,12 +77,16 @@ class BodyLimitMiddleware:
     a Content-Length, because Werkzeug ignores bodies that come without one.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, streamed_prefixes: tuple[str, ...] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.streamed_prefixes = streamed_prefixes  # the gateway's: their own limit, never buffered
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        path: str = scope.get("path", "")
+        if scope["type"] != "http" or any(
+            path == p or path.startswith(p + "/") for p in self.streamed_prefixes
+        ):
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])

@@ -67,7 +67,8 @@ async def ready(request: Request) -> JSONResponse:
     """Answer 200 when the database answers within the timeout, 503 otherwise."""
     database = await database_check(request)
     ok = database["status"] == "ok"
-    return JSONResponse(
-        {"status": "ok" if ok else "unavailable", "checks": {"database": database}},
-        status_code=200 if ok else 503,
-    )
+    body: dict[str, Any] = {"status": "ok" if ok else "unavailable", "checks": {"database": database}}
+    gateway = getattr(request.app.state, "gateway", None)
+    if gateway is not None and gateway.upstreams:
+        body["services"] = gateway.report()  # listed, never part of this app's own readiness
+    return JSONResponse(body, status_code=200 if ok else 503)
