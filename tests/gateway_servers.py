@@ -1,4 +1,4 @@
-"""Real servers for the gateway tests, on free 127.0.0.1 ports: upstream apps, a remote legacy app, the gateway."""
+"""Real servers for the gateway tests, on free 127.0.0.1 ports: upstreams, a remote legacy app, a gateway."""
 
 from __future__ import annotations
 
@@ -85,7 +85,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
-    """Return the environment that gives a server process the same database, secrets and rules as `settings`."""
+    """Return the environment giving a server process the same database, secrets and rules as `settings`."""
     return {
         **{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")},
         "ENV": "test",

@@ -1,4 +1,4 @@
-"""The client's request body on its way upstream: held when small (so a retry can replay it), else streamed."""
+"""The client's request body on its way upstream: held when small (a retry can replay it), else streamed."""
 
 from __future__ import annotations
 

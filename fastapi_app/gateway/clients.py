@@ -21,7 +21,10 @@ class ClientPool:
         if client is None:
             # No proxy variables from the environment, no redirects followed: the answer is the client's.
             client = httpx.AsyncClient(
-                limits=self.limits, trust_env=False, follow_redirects=False, timeout=None
+                limits=self.limits,
+                trust_env=False,
+                follow_redirects=False,
+                timeout=None,  # noqa: S113 - per request
             )
             client.headers = httpx.Headers()  # no default Accept-Encoding or User-Agent of httpx's own
             self._clients[loop] = client

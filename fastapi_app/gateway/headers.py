@@ -71,7 +71,7 @@ def upstream_headers(
 ) -> Headers:
     """Return the headers to send upstream: the client's end-to-end ones, then the gateway's."""
     sent = list(sent)
-    original = dict((name.lower(), value) for name, value in sent)
+    original = {name.lower(): value for name, value in sent}
     also = OURS_UPSTREAM if keep_length else OURS_UPSTREAM | {b"content-length"}
     headers = [(n, v) for n, v in end_to_end(sent, also) if not n.startswith(b"x-user-")]
     headers.append((b"x-request-id", request_id.encode()))

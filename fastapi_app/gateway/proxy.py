@@ -185,7 +185,7 @@ async def _relay(
 
 
 def _backoff(attempt: int) -> float:
-    """Exponential backoff with jitter: 50 ms, 100 ms, 200 ms... (capped at 1 s), each drawn from its upper half."""
+    """Return a backoff with jitter: 50, 100, 200 ms... (at most 1 s), each drawn from its upper half."""
     ceiling = min(1.0, 0.05 * 2 ** (attempt - 1))
     return random.uniform(ceiling / 2, ceiling)  # noqa: S311 (jitter, not security)
 
