@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -13,13 +14,15 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
+import httpx
 import uvicorn
+from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 from datalab.settings import Settings
-from tests.edge_apps import free_port
+from tests.edge_apps import edge_app, free_port
 
 VENV_BIN = Path(sys.executable).parent
 START_TIMEOUT = 30.0
@@ -130,3 +133,52 @@ def served(app: ASGIApp) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+class UpstreamControl:
+    """Drives a `tests.gateway_upstreams` process through its /_ paths."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def _call(self, path: str) -> dict[str, Any]:
+        response = httpx.get(f"{self.url}{path}", timeout=10)
+        response.raise_for_status()
+        return response.json()  # type: ignore[no-any-return]
+
+    def reset(self) -> None:
+        """Forget requests seen and stop failing."""
+        self._call("/_reset")
+
+    def seen(self, path: str) -> int:
+        """Return how many requests for `path` the upstream got."""
+        return int(self._call("/_stats")["seen"].get(path, 0))
+
+    def stats(self) -> dict[str, Any]:
+        """Return the counts and the bytes streamed so far each way."""
+        return self._call("/_stats")
+
+    def fail(self, count: int) -> None:
+        """Make the next `count` requests answer 503."""
+        self._call(f"/_fail?count={count}")
+
+    def down(self) -> None:
+        """Answer 503 to everything (health included) until `up()`."""
+        self._call("/_down")
+
+    def up(self) -> None:
+        """Answer normally again."""
+        self._call("/_up")
+
+
+def service(name: str, *urls: str, **fields: Any) -> dict[str, Any]:
+    """Return one SERVICES entry."""
+    return {"name": name, "urls": list(urls), **fields}
+
+
+@contextmanager
+def gateway_app(settings: Settings, *services: dict[str, Any], **overrides: Any) -> Iterator[FastAPI]:
+    """Yield a fresh app with `services` behind the gateway (rate limits off unless overridden)."""
+    values = {"rate_limit_enabled": False, "services": json.dumps(list(services))} | overrides
+    with edge_app(settings, **values) as app:
+        yield app
