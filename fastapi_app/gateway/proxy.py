@@ -163,6 +163,7 @@ async def _relay(
             "headers": downstream_headers(response.headers.raw),
         }
     )
+    broken: httpx.TransportError | None = None
     try:
         async with anyio.create_task_group() as group:
 
@@ -172,16 +173,19 @@ async def _relay(
                 group.cancel_scope.cancel()
 
             group.start_soon(until_disconnect)
-            async for chunk in response.aiter_raw():
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            try:
+                async for chunk in response.aiter_raw():
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+            except httpx.TransportError as exc:  # caught here, not as an exception group around the tasks
+                broken = exc
             group.cancel_scope.cancel()
-    except httpx.TransportError as exc:
-        instance.breaker.failure()
-        raise UpstreamBroken(f"{up.name} instance {instance.label} broke off its answer") from exc
     finally:
         with anyio.CancelScope(shield=True):
             await response.aclose()
+    if broken is not None:
+        instance.breaker.failure()
+        raise UpstreamBroken(f"{up.name} instance {instance.label} broke off its answer") from broken
 
 
 def _backoff(attempt: int) -> float:
