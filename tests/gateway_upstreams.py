@@ -52,7 +52,9 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         await asyncio.sleep(float(query.get("seconds", "1")))
         await _json(send, {"slept": True})
     elif path == "/die":
-        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1000000")]})
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1000000")]}
+        )
         await send({"type": "http.response.body", "body": b"x" * 1000, "more_body": True})
         await asyncio.sleep(0.2)
         os.kill(os.getpid(), signal.SIGKILL)  # an upstream that dies in the middle of its answer

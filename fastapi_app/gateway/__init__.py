@@ -12,7 +12,6 @@ import contextlib
 from dataclasses import dataclass, field
 
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 
 from datalab.settings import Settings
 from fastapi_app.gateway.clients import ClientPool
@@ -73,7 +72,8 @@ class Gateway:
 
 def install_gateway(app: FastAPI, settings: Settings) -> Gateway:
     """Read the registry, add each service's routes to `app`, and return the gateway."""
-    v1_paths = [r.path for r in app.routes if isinstance(r, APIRoute) and r.path.startswith(V1 + "/")]
+    # The documented paths: included routers are resolved lazily, so app.routes does not list them.
+    v1_paths = [path for path in app.openapi()["paths"] if path.startswith(V1 + "/")]
     configs = load_services(settings, v1_paths)
     metrics = GatewayMetrics(app.state.metrics.registry)
 

@@ -19,10 +19,14 @@ def _breaker(app: FastAPI, index: int = 0) -> str:
     return str(app.state.gateway.services[0].instances[index].breaker.state)
 
 
-def test_slow_upstream_504(settings: Settings, upstream: UpstreamControl, user_headers: dict[str, str]) -> None:
+def test_slow_upstream_504(
+    settings: Settings, upstream: UpstreamControl, user_headers: dict[str, str]
+) -> None:
     slow = service("compute", upstream.url, timeout=0.3, retries=0)
     with gateway_app(settings, slow) as app, TestClient(app) as client:
-        error = error_of(client.get("/api/v1/compute/slow?seconds=3", headers=user_headers), 504, "UPSTREAM_TIMEOUT")
+        error = error_of(
+            client.get("/api/v1/compute/slow?seconds=3", headers=user_headers), 504, "UPSTREAM_TIMEOUT"
+        )
     assert error["type"] == "upstream_timeout"
 
 
@@ -71,7 +75,11 @@ def test_flapping_upstream_opens_half_opens_and_closes(
     settings: Settings, upstream: UpstreamControl, user_headers: dict[str, str]
 ) -> None:
     flaky = service("ai", upstream.url, retries=0)
-    options = {"circuit_breaker_threshold": 3, "circuit_breaker_cooldown": 0.3, "metrics_allow": ["0.0.0.0/0"]}
+    options = {
+        "circuit_breaker_threshold": 3,
+        "circuit_breaker_cooldown": 0.3,
+        "metrics_allow": ["0.0.0.0/0"],
+    }
     with gateway_app(settings, flaky, **options) as app, TestClient(app, client=("127.0.0.1", 1)) as client:
         upstream.down()
         assert [client.get("/api/v1/ai/x", headers=user_headers).status_code for _ in range(3)] == [503] * 3

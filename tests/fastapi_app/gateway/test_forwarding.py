@@ -57,7 +57,9 @@ def test_connection_header_cannot_strip_the_identity(
     settings: Settings, upstream: UpstreamControl, user: User, user_headers: dict[str, str]
 ) -> None:
     with gateway_app(settings, service("ai", upstream.url)) as app, TestClient(app) as client:
-        response = client.get("/api/v1/ai/x", headers={**user_headers, "Connection": "X-User-Id, X-User-Role"})
+        response = client.get(
+            "/api/v1/ai/x", headers={**user_headers, "Connection": "X-User-Id, X-User-Role"}
+        )
     assert response.json()["headers"]["x-user-id"] == [str(user.id)]
     assert response.json()["headers"]["x-user-role"] == ["user"]
 
@@ -65,7 +67,9 @@ def test_connection_header_cannot_strip_the_identity(
 def test_no_token_401_and_nothing_forwarded(settings: Settings, upstream: UpstreamControl) -> None:
     with gateway_app(settings, service("compute", upstream.url)) as app, TestClient(app) as client:
         error_of(client.get("/api/v1/compute/jobs"), 401, "TOKEN_MISSING")
-        error_of(client.get("/api/v1/compute/jobs", headers={"Authorization": "Bearer nope"}), 401, "TOKEN_INVALID")
+        error_of(
+            client.get("/api/v1/compute/jobs", headers={"Authorization": "Bearer nope"}), 401, "TOKEN_INVALID"
+        )
     assert upstream.seen("/jobs") == 0
 
 
@@ -103,7 +107,9 @@ def test_upstream_answer_passes_through_with_its_status(
     assert whole.json()["path"] == "/"
 
 
-def test_dot_segments_are_refused(settings: Settings, upstream: UpstreamControl, user_headers: dict[str, str]) -> None:
+def test_dot_segments_are_refused(
+    settings: Settings, upstream: UpstreamControl, user_headers: dict[str, str]
+) -> None:
     with gateway_app(settings, service("ai", upstream.url + "/v2")) as app, TestClient(app) as client:
         error_of(client.get("/api/v1/ai/%2e%2e/admin", headers=user_headers), 404, "NOT_FOUND")
     assert [path for path in upstream.stats()["seen"] if not path.endswith("/health")] == []

@@ -33,7 +33,9 @@ def test_download_streams_without_buffering(
     gateway_url: str, upstream: UpstreamControl, user_headers: dict[str, str]
 ) -> None:
     received, digest, sent_when_first_arrived = 0, hashlib.sha256(), None
-    with httpx.stream("GET", f"{gateway_url}/api/v1/analysis/bytes?size={SIZE}", headers=user_headers) as response:
+    with httpx.stream(
+        "GET", f"{gateway_url}/api/v1/analysis/bytes?size={SIZE}", headers=user_headers
+    ) as response:
         assert response.status_code == 200
         assert response.headers["content-length"] == str(SIZE)
         for chunk in response.iter_raw(CHUNK):
@@ -58,7 +60,9 @@ def test_upload_streams_without_buffering(
                 seen_mid_upload.append(upstream.stats()["received"])
             yield pattern_bytes(CHUNK)
 
-    response = httpx.put(f"{gateway_url}/api/v1/analysis/upload", content=body(), headers=user_headers, timeout=120)
+    response = httpx.put(
+        f"{gateway_url}/api/v1/analysis/upload", content=body(), headers=user_headers, timeout=120
+    )
     assert response.status_code == 200, response.text
     assert response.json()["size"] == SIZE
     assert response.json()["sha256"] == hashlib.sha256(pattern_bytes(CHUNK) * (SIZE // CHUNK)).hexdigest()
@@ -71,7 +75,10 @@ def test_upstream_killed_mid_answer_aborts_the_client_and_counts(
 ) -> None:
     with upstream_process() as (url, process):
         options = {"circuit_breaker_threshold": 1}
-        with gateway_app(settings, service("compute", url, retries=0), **options) as app, served(app) as gateway:
+        with (
+            gateway_app(settings, service("compute", url, retries=0), **options) as app,
+            served(app) as gateway,
+        ):
             with pytest.raises(httpx.RemoteProtocolError):  # cut short, not ended as if complete; no hang
                 httpx.get(f"{gateway}/api/v1/compute/die", headers=user_headers, timeout=30)
             process.wait(timeout=30)
