@@ -98,8 +98,9 @@ def test_flapping_upstream_opens_half_opens_and_closes(
         assert _breaker(app) == "closed"
         assert client.get("/api/v1/ai/x", headers=user_headers).status_code == 200
         metrics = client.get("/metrics").text
+    instance = upstream.url.removeprefix("http://")
     for state, times in (("open", 2), ("half_open", 2), ("closed", 1)):
-        line = f'datalab_gateway_breaker_transitions_total{{instance="127.0.0.1:{upstream.url.rsplit(":", 1)[1]}"'
+        line = f'datalab_gateway_breaker_transitions_total{{instance="{instance}"'
         assert f'{line},service="ai",state="{state}"}} {times:.1f}' in metrics, state
     assert 'datalab_gateway_breaker_state{instance="127.0.0.1:' in metrics
 

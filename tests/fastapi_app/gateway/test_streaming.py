@@ -67,7 +67,8 @@ def test_upload_streams_without_buffering(
     assert response.json()["size"] == SIZE
     assert response.json()["sha256"] == hashlib.sha256(pattern_bytes(CHUNK) * (SIZE // CHUNK)).hexdigest()
     assert response.json()["headers"]["transfer-encoding"] == ["chunked"]
-    assert seen_mid_upload and 0 < seen_mid_upload[0] < SIZE
+    assert seen_mid_upload
+    assert 0 < seen_mid_upload[0] < SIZE
 
 
 def test_upstream_killed_mid_answer_aborts_the_client_and_counts(
