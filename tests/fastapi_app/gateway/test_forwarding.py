@@ -153,3 +153,17 @@ async def _pause() -> None:
     import anyio  # noqa: PLC0415
 
     await anyio.sleep(0.02)
+
+
+def test_gateway_body_limit_declared_and_streamed(
+    settings: Settings, upstream: UpstreamControl, user_headers: dict[str, str]
+) -> None:
+    small = {"gateway_max_body_bytes": 100_000, "max_body_bytes": 1_024}
+    with gateway_app(settings, service("analysis", upstream.url), **small) as app, TestClient(app) as client:
+        # MAX_BODY_BYTES (1 KiB here) does not apply to a service prefix; the gateway's own limit does.
+        fits = client.put("/api/v1/analysis/up", headers=user_headers, content=b"x" * 50_000)
+        declared = client.put("/api/v1/analysis/up", headers=user_headers, content=b"x" * 100_001)
+        streamed = client.put("/api/v1/analysis/up", headers=user_headers, content=iter([b"x" * 60_000] * 3))
+    assert fits.json()["size"] == 50_000
+    error_of(declared, 413, "PAYLOAD_TOO_LARGE")
+    error_of(streamed, 413, "PAYLOAD_TOO_LARGE")
