@@ -32,6 +32,7 @@ import httpx
 from cryptography.fernet import Fernet
 
 from benchmarks.load import Load, find_wrk
+from benchmarks.profiling import PROFILES, record, summarise
 from benchmarks.results import machine, now, read_proc
 from benchmarks.servers import free_port
 
@@ -123,6 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of wrk per round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--requests", type=int, default=500, help="sequential requests per side per round")
+    parser.add_argument("--profile", action="store_true", help="only profile the gateway under wrk (py-spy)")
     args = parser.parse_args(argv)
     wrk = Load(find_wrk(), cpu=1)
     up_port, gw_port = free_port(), free_port()
@@ -145,7 +147,25 @@ def main(argv: list[str] | None = None) -> None:
             server("tests.gateway_upstreams:app", up_port, 1, env),
             server("fastapi_app.asgi:app", gw_port, 0, env) as gateway,
         ):
-            run(args, wrk, f"http://127.0.0.1:{up_port}", f"http://127.0.0.1:{gw_port}", gateway.pid)
+            direct, through = f"http://127.0.0.1:{up_port}", f"http://127.0.0.1:{gw_port}"
+            if args.profile:
+                profile(args, wrk, through, gateway.pid)
+            else:
+                run(args, wrk, direct, through, gateway.pid)
+
+
+def profile(args: argparse.Namespace, wrk: Load, gateway: str, pid: int) -> None:
+    """Sample the gateway's GIL-holding thread with py-spy while wrk drives the forwarded route."""
+    login = {"email": "bench@example.com", "password": PASSWORD}
+    token = httpx.post(f"{gateway}/api/v1/auth/login", json=login, timeout=30).json()["access_token"]
+    raw = PROFILES / "gateway.collapsed"
+    PROFILES.mkdir(exist_ok=True)
+    sampler = record(pid, args.duration - 1, raw, cpu=1, gil=True)
+    wrk.run(f"{gateway}/api/v1/analysis/json", args.duration, token=token)
+    sampler.wait(timeout=60)
+    summary = summarise(raw.read_text())
+    (PROFILES / "gateway.md").write_text(f"# Gateway under wrk, GIL samples\n\n{summary}\n")
+    print(summary)
 
 
 def run(args: argparse.Namespace, wrk: Load, direct: str, gateway: str, pid: int) -> None:

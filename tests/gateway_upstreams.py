@@ -84,7 +84,8 @@ async def _echo(scope: Scope, receive: Receive, send: Send, query: dict[str, str
         "size": size,
         "sha256": digest.hexdigest(),
     }
-    await _json(send, answer, int(query.get("status", "200")))
+    cookie = [(b"set-cookie", f"sid={query['cookie']}; Path=/".encode())] if "cookie" in query else []
+    await _json(send, answer, int(query.get("status", "200")), cookie)
 
 
 async def _bytes(send: Send, size: int) -> None:
@@ -109,8 +110,11 @@ async def _control(path: str, query: dict[str, str], send: Send) -> None:
     await _json(send, {"seen": dict(_seen), "sent": _state["sent"], "received": _state["received"]})
 
 
-async def _json(send: Send, payload: object, status: int = 200) -> None:
+async def _json(
+    send: Send, payload: object, status: int = 200, extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
     body = json.dumps(payload).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers += extra or []
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

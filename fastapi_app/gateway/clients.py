@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import httpx
 
@@ -24,7 +25,9 @@ class ClientPool:
                 limits=self.limits,
                 trust_env=False,
                 follow_redirects=False,
-                timeout=None,  # noqa: S113 - per request
+                timeout=None,  # noqa: S113 - set per request
+                # No cookie kept: one user's Set-Cookie must never ride along on another user's request.
+                cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
             )
             client.headers = httpx.Headers()  # no default Accept-Encoding or User-Agent of httpx's own
             self._clients[loop] = client

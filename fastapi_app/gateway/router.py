@@ -58,6 +58,9 @@ def add_service_routes(app: FastAPI, forwarder: Forwarder, upstreams: list[Upstr
         endpoint = make(upstream, template)
         for path in (upstream.prefix, template):
             app.add_api_route(path, endpoint, methods=METHODS, include_in_schema=False)
+            # First in line: prefixes are checked not to overlap any v1 route, and a forwarded
+            # request then skips matching against every router of the app.
+            app.router.routes.insert(0, app.router.routes.pop())
 
 
 def _remainder(request: Request, prefix: str) -> str | None:

@@ -167,3 +167,17 @@ def test_gateway_body_limit_declared_and_streamed(
     assert fits.json()["size"] == 50_000
     error_of(declared, 413, "PAYLOAD_TOO_LARGE")
     error_of(streamed, 413, "PAYLOAD_TOO_LARGE")
+
+
+def test_cookies_set_for_one_caller_never_reach_another(
+    settings: Settings,
+    upstream: UpstreamControl,
+    user_headers: dict[str, str],
+    other_headers: dict[str, str],
+) -> None:
+    with gateway_app(settings, service("analysis", upstream.url)) as app, TestClient(app) as client:
+        first = client.get("/api/v1/analysis/login?cookie=secret-of-user", headers=user_headers)
+        client.cookies.clear()  # the second caller is someone else, with no cookie of their own
+        second = client.get("/api/v1/analysis/next", headers=other_headers)
+    assert first.headers["set-cookie"].startswith("sid=secret-of-user")  # the caller's own, passed on
+    assert "cookie" not in second.json()["headers"]
