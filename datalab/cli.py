@@ -169,6 +169,23 @@ def serve(host: str, port: int, workers: int | None) -> None:
     run_server(settings, host=host, port=port, workers=count)
 
 
+# --- gateway (issue 14): legacy-serve.
+@main.command("legacy-serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8001, show_default=True, type=click.IntRange(1, 65_535))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--threads", default=None, type=click.IntRange(1, 200), help="Threads per worker [WSGI_WORKERS]."
+)
+def legacy_serve(host: str, port: int, workers: int, threads: int | None) -> None:
+    """Serve the legacy Flask app alone, for a gateway started with LEGACY_UPSTREAM."""
+    from legacy_flask.remote import serve as run_server  # noqa: PLC0415
+
+    settings = get_settings()
+    threads = threads or settings.edges.wsgi_workers
+    run_server(settings, host=host, port=port, workers=workers, threads=threads)
+
+
 # --- migration (issue 5): routes goes here.
 
 

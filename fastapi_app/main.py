@@ -28,6 +28,7 @@ from fastapi_app.api import PREFIX, allowed_methods, include_routers, route_temp
 from fastapi_app.datasets.upload import ENVELOPE_BYTES, UPLOAD_PATHS
 from fastapi_app.edges.install import add_edge_routes, add_inner_middleware, add_outer_middleware
 from fastapi_app.edges.logs import configure_logging
+from fastapi_app.gateway import Gateway, install_gateway
 from fastapi_app.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from fastapi_app.migration import build_migration
 from fastapi_app.migration.middleware import MigrationMiddleware
@@ -46,12 +47,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     sessions = make_sessionmaker(engine)
     migration = build_migration(settings, flask_app, runtime, engine, sessions)
     tasks = build_tasks(settings, sessions)
+    gateway: Gateway | None = None  # set below, once the app's routes and metrics exist
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await migration.start()
         tasks.executor.start()
+        if gateway is not None:
+            await gateway.start()
         yield
+        if gateway is not None:
+            await gateway.stop()
         tasks.executor.close()
         await migration.stop()
         # Mounted apps get no lifespan of their own: close Flask's pool here too.
@@ -81,9 +87,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     include_routers(app)
     add_edge_routes(app, settings, flask_app)
     app.state.metrics.shared.register(TaskCollector(settings, sessions))
+    app.state.gateway = gateway = install_gateway(app, settings)
     app.state.methods_for = allowed_methods(app)
     app.router.routes.append(migration.route)  # legacy routes in state `migrated`, ahead of Flask
-    app.router.routes.append(legacy_mount(flask_app, workers=settings.edges.wsgi_workers))
+    if gateway.legacy is not None:  # LEGACY_UPSTREAM: Flask runs elsewhere, reached over HTTP
+        app.router.routes.append(gateway.legacy_route())
+    else:
+        app.router.routes.append(legacy_mount(flask_app, workers=settings.edges.wsgi_workers))
     # Added last, so they run first: outside both halves.
     app.add_middleware(MigrationMiddleware, migration=migration)
     add_inner_middleware(app, settings)
@@ -93,6 +103,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         streamed=UPLOAD_PATHS,
         # The multipart envelope around the file is allowed on top; the route counts the file itself.
         streamed_max_bytes=settings.storage.dataset_max_bytes + ENVELOPE_BYTES,
+        # Service prefixes stream their bodies under GATEWAY_MAX_BODY_BYTES, enforced by the proxy.
+        streamed_prefixes=tuple(service.prefix for service in gateway.services),
     )
     add_outer_middleware(app, settings)
     app.add_middleware(RequestContextMiddleware, template_for=route_templates(app))

@@ -78,7 +78,8 @@ class BodyLimitMiddleware:
 
     `streamed` names the POST paths (regexes) that stream large bodies themselves, the dataset
     uploads: they get `streamed_max_bytes` instead, checked here on Content-Length only and
-    counted by the route as the body arrives, never buffered here.
+    counted by the route as the body arrives, never buffered here. `streamed_prefixes` are the
+    gateway's service prefixes, whose bodies the proxy streams under its own limit.
     """
 
     def __init__(
@@ -87,14 +88,19 @@ class BodyLimitMiddleware:
         max_bytes: int,
         streamed: tuple[re.Pattern[str], ...] = (),
         streamed_max_bytes: int = 0,
+        streamed_prefixes: tuple[str, ...] = (),
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.streamed = streamed
         self.streamed_max_bytes = streamed_max_bytes
+        self.streamed_prefixes = streamed_prefixes  # the gateway's: their own limit, never buffered
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        path: str = scope.get("path", "")
+        if scope["type"] != "http" or any(
+            path == p or path.startswith(p + "/") for p in self.streamed_prefixes
+        ):
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])

@@ -21,6 +21,7 @@ from datalab.settings.groups import (
     ConnectorSettings,
     DatabaseSettings,
     EdgeSettings,
+    GatewaySettings,
     MailSettings,
     MigrationSettings,
     SecuritySettings,
@@ -58,6 +59,7 @@ class Settings(BaseSettings):
     migration: MigrationSettings = Field(default_factory=MigrationSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     tasks: TaskSettings = Field(default_factory=TaskSettings)
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
 
     @classmethod
     def settings_customise_sources(

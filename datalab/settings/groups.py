@@ -343,3 +343,39 @@ class TaskSettings(Group):
     audit_retention_days: int | None = Field(
         None, ge=1, description="Delete audit_log and shadow_mismatch rows older than this; unset keeps all."
     )
+
+
+class GatewaySettings(Group):
+    """The services behind /api/v1, their failure handling, and a legacy app served elsewhere."""
+
+    services: str = Field(
+        "", description="JSON list of services behind the gateway (see docs/gateway.md); empty: none."
+    )
+    services_file: Path | None = Field(
+        None, description="TOML file with [[services]] tables, read instead of SERVICES."
+    )
+    circuit_breaker_threshold: int = Field(
+        5, ge=1, le=1_000, description="Consecutive failures of an instance that open its circuit."
+    )
+    circuit_breaker_cooldown: float = Field(
+        30.0, gt=0, le=3_600, description="Seconds an open circuit waits before one probe request."
+    )
+    health_check_interval: float = Field(
+        10.0, gt=0, le=3_600, description="Seconds between active health checks of every instance."
+    )
+    gateway_timeout: float = Field(
+        30.0, gt=0, le=3_600, description="Default per-service timeout in seconds (connect and each read)."
+    )
+    gateway_retries: int = Field(2, ge=0, le=10, description="Default per-service retry budget.")
+    gateway_max_body_bytes: int = Field(
+        2 * 1024**3, ge=1_024, description="Largest body forwarded to a service; streamed, never buffered."
+    )
+    gateway_max_connections: int = Field(
+        100, ge=1, le=10_000, description="Upstream connections per worker process, all services together."
+    )
+    legacy_upstream: str | None = Field(
+        None, description="http(s)://host:port of a legacy Flask server; replaces the in-process mount."
+    )
+    legacy_upstream_timeout: float = Field(
+        60.0, gt=0, le=3_600, description="Timeout in seconds for requests forwarded to LEGACY_UPSTREAM."
+    )

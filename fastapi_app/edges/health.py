@@ -71,7 +71,11 @@ async def ready(request: Request) -> JSONResponse:
     ok = database["status"] == "ok"
     # Reported, never failing readiness: without a broker the server still serves, and queues nothing.
     broker = await anyio.to_thread.run_sync(broker_status, request.app.state.settings, abandon_on_cancel=True)
-    return JSONResponse(
-        {"status": "ok" if ok else "unavailable", "checks": {"database": database, "broker": broker}},
-        status_code=200 if ok else 503,
-    )
+    body: dict[str, Any] = {
+        "status": "ok" if ok else "unavailable",
+        "checks": {"database": database, "broker": broker},
+    }
+    gateway = getattr(request.app.state, "gateway", None)
+    if gateway is not None and gateway.upstreams:
+        body["services"] = gateway.report()  # listed, never part of this app's own readiness
+    return JSONResponse(body, status_code=200 if ok else 503)

@@ -53,7 +53,8 @@ class MigrationMiddleware:
                     )
                     self.counter.count(entry.name, served)
                     message["headers"] = [*message.get("headers", []), *deprecation_headers(entry, path)]
-                    if wants_shadow and entry.state == "shadow" and info.served_by == "legacy_flask":
+                    legacy = info.served_by in ("legacy_flask", "legacy_remote")
+                    if wants_shadow and entry.state == "shadow" and legacy:
                         flask = Answer(message["status"], _headers(message))
             elif message["type"] == "http.response.body" and flask is not None:
                 size += len(message.get("body", b""))

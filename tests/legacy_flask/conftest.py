@@ -5,10 +5,15 @@ route put in that state through ROUTE_STATES), one app per state for the whole s
 Every response is checked for the implementation the state promises (`X-Served-By`),
 and in shadow mode every comparison the suite triggers must find the port's answer
 equal to Flask's: the suite itself is the evidence.
+
+With `LEGACY_REMOTE=1` in the environment the same suite runs against the legacy app as
+its own server (`datalab legacy-serve`, started once per session on the test database):
+every app is built with LEGACY_UPSTREAM and legacy answers say `legacy_remote`.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 
@@ -21,6 +26,10 @@ from datalab.settings import Settings
 from fastapi_app.legacy_ports import PORTED
 from fastapi_app.main import create_app
 from fastapi_app.migration import Migration
+from tests.gateway_servers import legacy_server
+
+REMOTE = os.environ.get("LEGACY_REMOTE") == "1"
+LEGACY_SERVER = "legacy_remote" if REMOTE else "legacy_flask"
 
 STATES = ("legacy", "shadow", "migrated")
 # Modules that exercise ported routes; the others only need Flask.
@@ -73,12 +82,32 @@ def state_apps(settings: Settings, migrated: None) -> Iterator[dict[str, FastAPI
 
 
 @pytest.fixture(scope="session")
-def app(app: FastAPI, settings: Settings, route_state: str, state_apps: dict[str, FastAPI]) -> FastAPI:
+def legacy_upstream(settings: Settings, migrated: None) -> Iterator[str | None]:
+    """The URL of a `datalab legacy-serve` process when LEGACY_REMOTE=1, else None (Flask in process)."""
+    if not REMOTE:
+        yield None
+        return
+    with legacy_server(settings) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def app(
+    app: FastAPI,
+    settings: Settings,
+    route_state: str,
+    state_apps: dict[str, FastAPI],
+    legacy_upstream: str | None,
+) -> FastAPI:
     """The whole ASGI app, with the ported routes in `route_state`."""
-    if route_state == "legacy":
+    if route_state == "legacy" and legacy_upstream is None:
         return app
     if route_state not in state_apps:
-        overrides = {"route_states": dict.fromkeys(PORTED, route_state), "migration_flush_seconds": 300.0}
+        overrides: dict[str, object] = {
+            "route_states": dict.fromkeys(PORTED, route_state),
+            "migration_flush_seconds": 300.0,
+            "legacy_upstream": legacy_upstream,
+        }
         state_apps[route_state] = create_app(settings.model_copy(update=overrides))
     return state_apps[route_state]
 
@@ -90,7 +119,7 @@ def expected_server(route_state: str, method: str, path: str, status: int) -> st
     # A 413 comes from the body limit, outside both halves, before any routing.
     if path.startswith("/api/v1/") or status == 413 or (ported and route_state == "migrated"):
         return "fastapi"
-    return "legacy_flask"
+    return LEGACY_SERVER
 
 
 @pytest.fixture
