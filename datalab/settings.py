@@ -113,6 +113,14 @@ class Settings(BaseSettings):
     shadow_max_concurrent: int = Field(4, ge=1, le=64)
     migration_flush_seconds: float = Field(5.0, ge=0.05, le=300.0)
 
+    # --- async path (issue 13): database engines, thread pools and serving speed.
+    db_application_name: str = Field(
+        "datalab",
+        max_length=63,
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="PostgreSQL application_name of every pooled connection (pg_stat_activity).",
+    )
+
     @field_validator("data_source_allow_networks", "data_source_deny_networks")
     @classmethod
     def _valid_networks(cls, value: str) -> str:

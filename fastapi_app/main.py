@@ -6,8 +6,8 @@ the mount at "/" matches every path outside /api/v1, so every FastAPI route is a
 first and Flask last. Flask sees the whole `/api/...` path with an empty SCRIPT_NAME
 and needs no change; /api/v1 paths never reach it (see `fastapi_app.mount`).
 
-Flask runs on a2wsgi's own thread pool (`WSGI_WORKERS` threads); FastAPI's sync
-routes run on AnyIO's. Each side has its own engine, sized in the settings.
+Flask runs on a2wsgi's own thread pool (`WSGI_WORKERS` threads) on the one sync engine
+of the worker, which Flask-SQLAlchemy is handed rather than building its own.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from fastapi_app.migration import build_migration
 from fastapi_app.migration.middleware import MigrationMiddleware
 from fastapi_app.mount import legacy_mount
 from legacy_flask import create_app as create_flask_app
-from legacy_flask.extensions import db as flask_db
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -40,7 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging(settings)
     runtime = build_runtime(settings)
     engine = make_engine(settings)
-    flask_app = create_flask_app(settings, runtime)
+    flask_app = create_flask_app(settings, runtime, engine)
     sessions = make_sessionmaker(engine)
     migration = build_migration(settings, flask_app, runtime, engine, sessions)
 
@@ -49,10 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await migration.start()
         yield
         await migration.stop()
-        # Mounted apps get no lifespan of their own: close Flask's pool here too.
-        engine.dispose()
-        with flask_app.app_context():
-            flask_db.engine.dispose()
+        engine.dispose()  # Flask's too: both halves share this one sync engine
         HttpMetrics.process_exited()
 
     app = FastAPI(

@@ -18,7 +18,6 @@ from fastapi_app.edges.headers import SecurityHeadersMiddleware
 from fastapi_app.edges.metrics import HttpMetrics, MetricsAccess, metrics_endpoint
 from fastapi_app.edges.observe import ObserveMiddleware
 from fastapi_app.edges.ratelimit import RateLimiter, RateLimitMiddleware
-from legacy_flask.extensions import db as flask_db
 
 log = structlog.get_logger("datalab.edges")
 
@@ -26,10 +25,8 @@ log = structlog.get_logger("datalab.edges")
 def add_edge_routes(app: FastAPI, settings: Settings, flask_app: Flask) -> None:
     """Add the /health routes and /metrics (before the Flask mount), and the 503 handlers."""
     app.state.started_at = time.monotonic()
-    with flask_app.app_context():
-        flask_engine = flask_db.engine
-    engines = {"fastapi": lambda: app.state.engine, "legacy_flask": lambda: flask_engine}
-    app.state.metrics = HttpMetrics(engines)
+    # One sync engine serves Flask and the sync parts of FastAPI alike.
+    app.state.metrics = HttpMetrics({"sync": lambda: app.state.engine})
     app.include_router(health.router)
     app.add_route(
         "/metrics", metrics_endpoint(app.state.metrics, MetricsAccess(settings)), include_in_schema=False
