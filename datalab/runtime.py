@@ -24,7 +24,7 @@ def build_runtime(settings: Settings) -> Runtime:
     """Build the runtime for `settings`."""
     return Runtime(
         settings=settings,
-        passwords=PasswordHasher(settings.bcrypt_rounds),
+        passwords=PasswordHasher(settings.bcrypt_rounds, settings.password_threads),
         cipher=ConfigCipher(settings.fernet_keys),
         connectors=ConnectorRunner(settings),
     )

@@ -120,6 +120,15 @@ class Settings(BaseSettings):
         pattern=r"^[A-Za-z0-9_.-]+$",
         description="PostgreSQL application_name of every pooled connection (pg_stat_activity).",
     )
+    db_async_pool_size: int = Field(
+        10, ge=1, le=200, description="Connections the async engine (FastAPI's routes) keeps per worker."
+    )
+    db_async_max_overflow: int = Field(
+        10, ge=0, le=200, description="Connections the async engine may open beyond its pool under load."
+    )
+    password_threads: int = Field(
+        4, ge=1, le=64, description="Threads per worker that hash and check passwords for FastAPI's routes."
+    )
 
     @field_validator("data_source_allow_networks", "data_source_deny_networks")
     @classmethod

@@ -7,7 +7,9 @@ first and Flask last. Flask sees the whole `/api/...` path with an empty SCRIPT_
 and needs no change; /api/v1 paths never reach it (see `fastapi_app.mount`).
 
 Flask runs on a2wsgi's own thread pool (`WSGI_WORKERS` threads) on the one sync engine
-of the worker, which Flask-SQLAlchemy is handed rather than building its own.
+of the worker, which Flask-SQLAlchemy is handed rather than building its own. FastAPI's
+routes are `async def` on the async engine (`fastapi_app.database`), started and closed
+by the lifespan: two pools per worker, one per engine.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from datalab.runtime import build_runtime
 from datalab.settings import Settings, get_settings
 from fastapi_app import errors
 from fastapi_app.api import PREFIX, allowed_methods, include_routers, route_templates
+from fastapi_app.database import AsyncDatabase
 from fastapi_app.edges.install import add_edge_routes, add_inner_middleware, add_outer_middleware
 from fastapi_app.edges.logs import configure_logging
 from fastapi_app.edges.metrics import HttpMetrics
@@ -41,13 +44,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = make_engine(settings)
     flask_app = create_flask_app(settings, runtime, engine)
     sessions = make_sessionmaker(engine)
-    migration = build_migration(settings, flask_app, runtime, engine, sessions)
+    database = AsyncDatabase(settings)
+    migration = build_migration(settings, flask_app, runtime, engine, database)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await database.start()
         await migration.start()
         yield
         await migration.stop()
+        await database.stop()
         engine.dispose()  # Flask's too: both halves share this one sync engine
         HttpMetrics.process_exited()
 
@@ -65,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.mailer = build_mailer(settings)
     app.state.engine = engine
     app.state.sessionmaker = sessions
+    app.state.database = database
     app.state.flask_app = flask_app
     app.state.migration = migration
     errors.init_app(app)

@@ -12,13 +12,13 @@ from fastapi_app.dependencies import CurrentUser, SessionDep
 from shared_models import DataSource
 
 
-def get_owned_source(
+async def get_owned_source(
     session: SessionDep,
     user: CurrentUser,
     source_id: Annotated[int, Path(ge=1, le=MAX_ID, description="The data source's id")],
 ) -> DataSource:
     """Return the source if the caller owns it or is an admin; anything else is the same 404."""
-    return data_sources.get_owned(session, user, source_id)
+    return await session.run_sync(data_sources.get_owned, user, source_id)
 
 
 OwnedDataSource = Annotated[DataSource, Depends(get_owned_source)]

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
 from datalab.connectors import service as connections
 from datalab.fields import SearchText, Tag
@@ -35,7 +36,7 @@ SOURCE_ERRORS = (401, 403, 404, 409, 413, 422, 502, 503, 504)
 
 
 @router.get("", summary="List data sources", responses=errors(401, 403, 422))
-def list_sources(
+async def list_sources(
     session: SessionDep,
     runtime: RuntimeDep,
     user: CurrentUser,
@@ -47,15 +48,19 @@ def list_sources(
     all: Annotated[bool, Query(description="Every user's sources (admins only)")] = False,
 ) -> DataSourceList:
     """List active sources newest first: the caller's own, or everyone's for an admin asking `all`."""
-    found = data_sources.list_sources(
-        session, user, page, everyone=all, source_type=type, status=status, tag=tag, name_contains=name
-    )
-    return DataSourceList(
-        items=[DataSourceRead.of(s, runtime.cipher, listed=True) for s in found.items],
-        total=found.total,
-        limit=found.limit,
-        offset=found.offset,
-    )
+
+    def answer(db: Session) -> DataSourceList:
+        found = data_sources.list_sources(
+            db, user, page, everyone=all, source_type=type, status=status, tag=tag, name_contains=name
+        )
+        return DataSourceList(
+            items=[DataSourceRead.of(s, runtime.cipher, listed=True) for s in found.items],
+            total=found.total,
+            limit=found.limit,
+            offset=found.offset,
+        )
+
+    return await session.run_sync(answer)
 
 
 @router.post(
@@ -64,21 +69,25 @@ def list_sources(
     status_code=status.HTTP_201_CREATED,
     responses=errors(401, 403, 409, 413, 422),
 )
-def create_source(
+async def create_source(
     session: SessionDep, runtime: RuntimeDep, owner: Writer, source_in: DataSourceCreate
 ) -> DataSourceRead:
     """Create a source owned by the caller (user and up); its config is stored encrypted."""
-    return DataSourceRead.of(data_sources.create(session, runtime.cipher, owner, source_in), runtime.cipher)
+
+    def answer(db: Session) -> DataSourceRead:
+        return DataSourceRead.of(data_sources.create(db, runtime.cipher, owner, source_in), runtime.cipher)
+
+    return await session.run_sync(answer)
 
 
 @router.get("/{source_id}", summary="Get one data source", responses=errors(401, 404, 422))
-def get_source(source: OwnedDataSource, runtime: RuntimeDep) -> DataSourceRead:
+async def get_source(source: OwnedDataSource, runtime: RuntimeDep) -> DataSourceRead:
     """Return one source the caller owns (any, for an admin)."""
     return DataSourceRead.of(source, runtime.cipher)
 
 
 @router.patch("/{source_id}", summary="Change a data source", responses=errors(401, 403, 404, 409, 413, 422))
-def update_source(
+async def update_source(
     session: SessionDep,
     runtime: RuntimeDep,
     source: OwnedDataSource,
@@ -86,8 +95,12 @@ def update_source(
     source_in: DataSourceUpdate,
 ) -> DataSourceRead:
     """Change the fields sent; a masked secret ("********") keeps the stored one."""
-    updated = data_sources.update(session, runtime.cipher, actor, source, source_in)
-    return DataSourceRead.of(updated, runtime.cipher)
+
+    def answer(db: Session) -> DataSourceRead:
+        updated = data_sources.update(db, runtime.cipher, actor, source, source_in)
+        return DataSourceRead.of(updated, runtime.cipher)
+
+    return await session.run_sync(answer)
 
 
 @router.delete(
@@ -96,9 +109,9 @@ def update_source(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=errors(401, 403, 404, 422),
 )
-def delete_source(session: SessionDep, source: OwnedDataSource, actor: Writer) -> Response:
+async def delete_source(session: SessionDep, source: OwnedDataSource, actor: Writer) -> Response:
     """Soft-delete a source: it is kept for the audit trail and answers 404 from then on."""
-    data_sources.soft_delete(session, actor, source)
+    await session.run_sync(data_sources.soft_delete, actor, source)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -107,14 +120,17 @@ def delete_source(session: SessionDep, source: OwnedDataSource, actor: Writer) -
     summary="Test the connection to a data source",
     responses=errors(401, 403, 404, 409, 422, 503),
 )
-def test_source(
+async def test_source(
     session: SessionDep, runtime: RuntimeDep, source: OwnedDataSource, actor: Writer
 ) -> ConnectionTestRead:
     """Connect for real and record the outcome in `status`, `last_test` and `error_message`.
 
     A source that cannot be reached is a 200 with `success` false and a reason.
     """
-    result = connections.test_source(session, runtime.cipher, runtime.connectors, actor, source)
+    # The connector runs on its own pool; the service awaits it there (datalab.blocking).
+    result = await session.run_sync(
+        connections.test_source, runtime.cipher, runtime.connectors, actor, source
+    )
     return ConnectionTestRead.of(result)
 
 
@@ -124,12 +140,14 @@ def test_source(
     response_model=SchemaRead,
     responses=errors(*SOURCE_ERRORS),
 )
-def read_schema(
+async def read_schema(
     request: Request, session: SessionDep, runtime: RuntimeDep, source: OwnedDataSource, actor: Analyst
 ) -> SchemaRead | JSONResponse:
     """List tables with their columns, indexes and constraints (analysts and admins)."""
     try:
-        info = connections.describe_source(session, runtime.cipher, runtime.connectors, actor, source)
+        info = await session.run_sync(
+            connections.describe_source, runtime.cipher, runtime.connectors, actor, source
+        )
     except connections.SourceFailed as exc:
         # Answered, not raised, so the failure is still recorded (status, audit) when the session commits.
         return error_response(request, exc.status_code, exc.code, exc.message)
@@ -142,7 +160,7 @@ def read_schema(
     response_model=QueryRead,
     responses=errors(*SOURCE_ERRORS),
 )
-def run_query(
+async def run_query(
     request: Request,
     session: SessionDep,
     runtime: RuntimeDep,
@@ -153,8 +171,14 @@ def run_query(
     """Run one SELECT (or WITH ... SELECT) in a read-only transaction; rows are capped (`has_more`)."""
     limit = query_in.limit or runtime.settings.query_max_rows
     try:
-        result = connections.query_source(
-            session, runtime.cipher, runtime.connectors, actor, source, sql=query_in.query, limit=limit
+        result = await session.run_sync(
+            connections.query_source,
+            runtime.cipher,
+            runtime.connectors,
+            actor,
+            source,
+            sql=query_in.query,
+            limit=limit,
         )
     except connections.SourceFailed as exc:
         return error_response(request, exc.status_code, exc.code, exc.message)

@@ -25,8 +25,10 @@ log = structlog.get_logger("datalab.edges")
 def add_edge_routes(app: FastAPI, settings: Settings, flask_app: Flask) -> None:
     """Add the /health routes and /metrics (before the Flask mount), and the 503 handlers."""
     app.state.started_at = time.monotonic()
-    # One sync engine serves Flask and the sync parts of FastAPI alike.
-    app.state.metrics = HttpMetrics({"sync": lambda: app.state.engine})
+    # Two engines per worker: the sync one (Flask, health checks) and the async one (FastAPI's routes).
+    app.state.metrics = HttpMetrics(
+        {"sync": lambda: [app.state.engine], "async": lambda: app.state.database.pooled_engines()}
+    )
     app.include_router(health.router)
     app.add_route(
         "/metrics", metrics_endpoint(app.state.metrics, MetricsAccess(settings)), include_in_schema=False

@@ -29,7 +29,7 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 class HttpMetrics:
     """The metrics of one app, in a registry of its own."""
 
-    def __init__(self, engines: dict[str, Callable[[], Engine]]) -> None:
+    def __init__(self, engines: dict[str, Callable[[], list[Engine]]]) -> None:
         self.registry = CollectorRegistry()
         self.engines = engines
         self.requests = Counter(
@@ -66,14 +66,12 @@ class HttpMetrics:
 
     def sample_pools(self) -> None:
         """Record how many connections each engine's pool has checked out, and its size."""
-        for name, engine_of in self.engines.items():
-            pool = engine_of().pool
-            checked_out = getattr(pool, "checkedout", None)
-            size = getattr(pool, "size", None)
-            if callable(checked_out):
-                self.pool.labels(name, "checked_out").set(checked_out())
-            if callable(size):
-                self.pool.labels(name, "size").set(size())
+        for name, engines_of in self.engines.items():
+            pools = [engine.pool for engine in engines_of()]
+            checked_out = [getattr(pool, "checkedout", None) for pool in pools]
+            sizes = [getattr(pool, "size", None) for pool in pools]
+            self.pool.labels(name, "checked_out").set(sum(f() for f in checked_out if callable(f)))
+            self.pool.labels(name, "size").set(sum(f() for f in sizes if callable(f)))
 
     def exposition(self) -> bytes:
         """Return the text exposition: this process's registry, or every worker's in multiprocess mode."""
