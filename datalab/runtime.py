@@ -25,6 +25,6 @@ def build_runtime(settings: Settings) -> Runtime:
     return Runtime(
         settings=settings,
         passwords=PasswordHasher(settings.bcrypt_rounds, settings.password_threads),
-        cipher=ConfigCipher(settings.fernet_keys),
+        cipher=ConfigCipher(settings.fernet_keys, settings.masked_config_cache_size),
         connectors=ConnectorRunner(settings),
     )

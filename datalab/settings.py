@@ -129,6 +129,9 @@ class Settings(BaseSettings):
     password_threads: int = Field(
         4, ge=1, le=64, description="Threads per worker that hash and check passwords for FastAPI's routes."
     )
+    masked_config_cache_size: int = Field(
+        4096, ge=1, le=1_000_000, description="Masked configs a worker keeps for lists (never the plaintext)."
+    )
 
     @field_validator("data_source_allow_networks", "data_source_deny_networks")
     @classmethod
