@@ -24,14 +24,12 @@ from datalab.mail import build_mailer
 from datalab.runtime import build_runtime
 from datalab.settings import Settings, get_settings
 from fastapi_app import errors
-from fastapi_app.api import PREFIX, allowed_methods, include_routers, route_templates
+from fastapi_app.api import PREFIX, allowed_methods, include_routers
 from fastapi_app.database import AsyncDatabase
-from fastapi_app.edges.install import add_edge_routes, add_inner_middleware, add_outer_middleware
+from fastapi_app.edges.install import add_edge_routes, add_middleware
 from fastapi_app.edges.logs import configure_logging
 from fastapi_app.edges.metrics import HttpMetrics
-from fastapi_app.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from fastapi_app.migration import build_migration
-from fastapi_app.migration.middleware import MigrationMiddleware
 from fastapi_app.mount import legacy_mount
 from legacy_flask import create_app as create_flask_app
 
@@ -80,10 +78,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.methods_for = allowed_methods(app)
     app.router.routes.append(migration.route)  # legacy routes in state `migrated`, ahead of Flask
     app.router.routes.append(legacy_mount(flask_app, workers=settings.wsgi_workers))
-    # Added last, so they run first: outside both halves.
-    app.add_middleware(MigrationMiddleware, migration=migration)
-    add_inner_middleware(app, settings)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    add_outer_middleware(app, settings)
-    app.add_middleware(RequestContextMiddleware, template_for=route_templates(app))
+    add_middleware(app, settings, migration)  # outside both halves, in the order declared there
     return app

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import structlog
 from fastapi import FastAPI
 from flask import Flask
 from starlette.middleware.cors import CORSMiddleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from datalab.settings import Settings
+from fastapi_app.api import route_templates
 from fastapi_app.edges import database, health
-from fastapi_app.edges.client import ClientAddressMiddleware
-from fastapi_app.edges.guard import ErrorGuardMiddleware
-from fastapi_app.edges.headers import SecurityHeadersMiddleware
+from fastapi_app.edges.front import FrontMiddleware
+from fastapi_app.edges.gate import GateMiddleware
 from fastapi_app.edges.metrics import HttpMetrics, MetricsAccess, metrics_endpoint
-from fastapi_app.edges.observe import ObserveMiddleware
 from fastapi_app.edges.ratelimit import RateLimiter, RateLimitMiddleware
+from fastapi_app.migration import Migration
+from fastapi_app.migration.middleware import MigrationMiddleware
 
 log = structlog.get_logger("datalab.edges")
 
@@ -36,29 +37,47 @@ def add_edge_routes(app: FastAPI, settings: Settings, flask_app: Flask) -> None:
     database.init_app(app, flask_app)
 
 
-def add_inner_middleware(app: FastAPI, settings: Settings) -> None:
-    """Add the rate limits, inside the body limit (they may read a login body, already capped)."""
-    if settings.rate_limit_enabled:
-        app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(settings))
+def add_middleware(app: FastAPI, settings: Settings, migration: Migration) -> None:
+    """Declare the whole middleware stack, outermost first; each layer covers both halves.
 
-
-def add_outer_middleware(app: FastAPI, settings: Settings) -> None:
-    """Add, from inside out: hosts, error guard, CORS, security headers, access log and metrics, client IP."""
-    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts, www_redirect=False)
-    app.add_middleware(ErrorGuardMiddleware)
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_credentials=settings.cors_allow_credentials,
-            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-            expose_headers=["X-Request-ID", "Retry-After"],
-            max_age=600,
-        )
+    front: request id, client address, security headers, metrics and the access log;
+    CORS (when configured) inside it, so its answers carry those too; the gate: the 500
+    of last resort, the Host check and the body limit; the rate limits inside it (they may
+    read a login body, already capped); the migration counters and shadow calls innermost.
+    """
     docs = tuple(p for p in (app.docs_url, app.swagger_ui_oauth2_redirect_url) if p)
-    app.add_middleware(SecurityHeadersMiddleware, hsts_seconds=settings.hsts_seconds, docs_paths=docs)
-    app.add_middleware(ObserveMiddleware, metrics=app.state.metrics)
-    app.add_middleware(ClientAddressMiddleware, trusted=settings.trusted_proxies)
+    layers: list[tuple[Any, dict[str, Any]]] = [
+        (
+            FrontMiddleware,
+            {
+                "metrics": app.state.metrics,
+                "trusted_proxies": settings.trusted_proxies,
+                "hsts_seconds": settings.hsts_seconds,
+                "docs_paths": docs,
+                "template_for": route_templates(app),
+            },
+        ),
+    ]
+    if settings.cors_origins:
+        layers.append((CORSMiddleware, _cors_options(settings)))
+    layers.append(
+        (GateMiddleware, {"allowed_hosts": settings.allowed_hosts, "max_bytes": settings.max_body_bytes})
+    )
+    if settings.rate_limit_enabled:
+        layers.append((RateLimitMiddleware, {"limiter": RateLimiter(settings)}))
+    layers.append((MigrationMiddleware, {"migration": migration}))
+    for layer, options in reversed(layers):  # Starlette runs the last added first
+        app.add_middleware(layer, **options)
     if settings.env == "production" and "*" in settings.allowed_hosts:
         log.warning("ALLOWED_HOSTS is '*': any Host header is accepted; list the served names")
+
+
+def _cors_options(settings: Settings) -> dict[str, Any]:
+    return {
+        "allow_origins": settings.cors_origins,
+        "allow_credentials": settings.cors_allow_credentials,
+        "allow_methods": ["GET", "POST", "PUT", "PATCH", "DELETE"],
+        "allow_headers": ["Authorization", "Content-Type", "X-Request-ID"],
+        "expose_headers": ["X-Request-ID", "Retry-After"],
+        "max_age": 600,
+    }

@@ -12,6 +12,7 @@ import hmac
 import os
 from collections.abc import Callable
 from ipaddress import ip_address, ip_network
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -32,6 +33,7 @@ class HttpMetrics:
     def __init__(self, engines: dict[str, Callable[[], list[Engine]]]) -> None:
         self.registry = CollectorRegistry()
         self.engines = engines
+        self._series: dict[tuple[str, str, int, str], tuple[Any, Any]] = {}
         self.requests = Counter(
             "datalab_http_requests",
             "HTTP requests answered, by method, route template, status and serving half.",
@@ -60,9 +62,17 @@ class HttpMetrics:
 
     def observe(self, method: str, route: str, status: int, served_by: str, seconds: float) -> None:
         """Record one answered request."""
-        method = method if method in METHODS else "OTHER"
-        self.requests.labels(method, route, str(status), served_by).inc()
-        self.latency.labels(method, route, served_by).observe(seconds)
+        named = method if method in METHODS else "OTHER"
+        key = (named, route, status, served_by)
+        series = self._series.get(key)
+        if series is None:
+            # Label lookups lock and build tuples; the series are few (templates, not paths): keep them.
+            series = self._series[key] = (
+                self.requests.labels(named, route, str(status), served_by),
+                self.latency.labels(named, route, served_by),
+            )
+        series[0].inc()
+        series[1].observe(seconds)
 
     def sample_pools(self) -> None:
         """Record how many connections each engine's pool has checked out, and its size."""
