@@ -36,6 +36,8 @@ def main() -> None:
         host=args.host,
         port=args.port,
         reload=args.reload,
+        loop="auto",  # uvloop and httptools (uvicorn[standard]) where installed
+        http="auto",
     )
 
 

@@ -29,11 +29,17 @@ class Sample:
     max_ms: float
     errors: int
     bad_status: int
+    cpu_s: float | None = None  # the server's CPU seconds over the run (its process tree)
 
     @property
     def rps(self) -> float:
         """Requests per second over the run."""
         return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_ms(self) -> float | None:
+        """Server CPU milliseconds per request served."""
+        return self.cpu_s * 1000 / self.requests if self.cpu_s is not None and self.requests else None
 
 
 @dataclass(frozen=True)

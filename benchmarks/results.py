@@ -35,12 +35,13 @@ class Outcome:
     samples: list[Sample] = field(default_factory=list)
     unavailable: str | None = None
     failed: str | None = None  # the load generator broke off (the run goes on with the others)
+    pg_connections: int | None = None  # PostgreSQL connections its server held at rest, after its rounds
+    connections: int | None = None  # wrk's connections
 
     def median(self, metric: str) -> float | None:
-        """Return the median over rounds of `metric` (rps, p50_ms, p99_ms), or None if unmeasured."""
-        if not self.samples:
-            return None
-        return statistics.median(float(getattr(s, metric)) for s in self.samples)
+        """Return the median over rounds of `metric` (rps, p50_ms, p99_ms, cpu_ms), or None if unmeasured."""
+        values = [float(v) for v in (getattr(s, metric) for s in self.samples) if v is not None]
+        return statistics.median(values) if values else None
 
     @property
     def failures(self) -> int:
@@ -117,8 +118,9 @@ def _ms(value: float | None) -> str:
 def table(outcomes: list[Outcome]) -> str:
     """Return the per-configuration Markdown table."""
     lines = [
-        "| configuration | what | route | req/s | p50 ms | p99 ms | rounds |",
-        "|---|---|---|---:|---:|---:|---:|",
+        "| configuration | what | route | conns | req/s | p50 ms | p99 ms | CPU ms/req"
+        " | PG conns at rest | rounds |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for o in outcomes:
         m = o.measurement
@@ -128,13 +130,18 @@ def table(outcomes: list[Outcome]) -> str:
                 if o.unavailable is not None
                 else "failed (see the run's output)"
             )
-            lines.append(f"| {m.name} | {m.about} | - | {why} | | | |")
+            lines.append(f"| {m.name} | {m.about} | - | | {why} | | | | | |")
             continue
         rps = o.median("rps")
         note = f" ({o.failures} failed requests: not valid)" if o.failures else ""
+        cpu = o.median("cpu_ms")
+        held = "-" if o.pg_connections is None else str(o.pg_connections)
         lines.append(
-            f"| {m.name} | {m.about} | `{m.method} {o.route}` | {'-' if rps is None else f'{rps:.0f}'}{note}"
-            f" | {_ms(o.median('p50_ms'))} | {_ms(o.median('p99_ms'))} | {len(o.samples)} |"
+            f"| {m.name} | {m.about} | `{m.method} {o.route}` | {o.connections or '-'}"
+            f" | {'-' if rps is None else f'{rps:.0f}'}{note}"
+            f" | {_ms(o.median('p50_ms'))} | {_ms(o.median('p99_ms'))}"
+            f" | {'-' if cpu is None else f'{cpu:.2f}'}"
+            f" | {held} | {len(o.samples)} |"
         )
     return "\n".join(lines)
 
@@ -202,7 +209,7 @@ def write(
         **run,
         "configurations": [
             {"name": o.measurement.name, "route": o.route, "unavailable": o.unavailable, "failed": o.failed,
-             "samples": [asdict(s) for s in o.samples]}
+             "pg_connections_at_rest": o.pg_connections, "samples": [asdict(s) for s in o.samples]}
             for o in outcomes
         ],
         "ratios": [{"about": v.ratio.about, "value": v.value, "status": v.status} for v in verdicts],

@@ -14,6 +14,7 @@ this build cannot serve is recorded as not available. The database is dropped at
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import secrets
 import sys
@@ -30,7 +31,7 @@ if sys.path[0] == str(ROOT / "benchmarks"):  # run as a script: import the packa
 import psycopg2  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
 
-from benchmarks import configs, load, profiling, results, seed, servers  # noqa: E402
+from benchmarks import configs, cpu, load, profiling, results, seed, servers  # noqa: E402
 from benchmarks.configs import Group, Measurement, Server  # noqa: E402
 from benchmarks.load import Sample  # noqa: E402
 from benchmarks.results import Outcome  # noqa: E402
@@ -94,14 +95,15 @@ def settings_for(env: dict[str, str]) -> Settings:
 
 @contextmanager
 def started(
-    group_servers: list[Server], env: dict[str, str], cpu: int
+    group_servers: list[Server], env: dict[str, str], cpu_no: int
 ) -> Iterator[dict[str, servers.Running | str]]:
     """Start each server (a failure is kept as its reason) and stop them all at the end."""
     running: dict[str, servers.Running | str] = {}
     try:
         for server in group_servers:
             try:
-                running[server.name] = servers.start(server, env, cpu)
+                named = {**env, "DB_APPLICATION_NAME": server_env_name(server)}
+                running[server.name] = servers.start(server, named, cpu_no)
             except servers.Unavailable as reason:
                 running[server.name] = str(reason)
         yield running
@@ -151,7 +153,18 @@ def run_group(
                 if sample is not None:
                     outcomes[m.name].samples.append(sample)
                     print(f"  round {round_no} {m.name:16} {describe(sample)}")
+        time.sleep(1)  # the last answers are sent: what each server still holds is its pools at rest
+        for m, server in live:
+            outcomes[m.name].connections = m.connections or args.connections
+            outcomes[m.name].pg_connections = cpu.connections_of(
+                seed.ADMIN_DSN, server_env_name(server.server)
+            )
     return list(outcomes.values())
+
+
+def server_env_name(server: Server) -> str:
+    """Return the application_name a server's database connections carry (DB_APPLICATION_NAME)."""
+    return f"bench-{server.name}"
 
 
 def drive(
@@ -160,7 +173,9 @@ def drive(
     """Load one configuration for `seconds`; if wrk breaks off, mark it failed and return None."""
     m = outcome.measurement
     try:
-        return wrk.run(server.base + server.routes[m.name].path, seconds, **request_of(server, m))
+        before = cpu.tree_cpu_seconds(server.process.pid)
+        sample = wrk.run(server.base + server.routes[m.name].path, seconds, **request_of(server, m))
+        return dataclasses.replace(sample, cpu_s=cpu.tree_cpu_seconds(server.process.pid) - before)
     except load.LoadError as error:
         outcome.failed = str(error)
         print(f"  {label} {m.name}: FAILED: {error}")
@@ -170,8 +185,10 @@ def drive(
 def describe(sample: Sample) -> str:
     """Return one round's numbers as a line of the run's output."""
     failed = sample.errors + sample.bad_status
-    return f"{sample.rps:8.1f} req/s  p50 {sample.p50_ms:7.1f} ms  p99 {sample.p99_ms:7.1f} ms" + (
-        f", {failed} FAILED" if failed else ""
+    cpu_ms = "-" if sample.cpu_ms is None else f"{sample.cpu_ms:.2f}"
+    return (
+        f"{sample.rps:8.1f} req/s  p50 {sample.p50_ms:7.1f} ms  p99 {sample.p99_ms:7.1f} ms"
+        f"  CPU {cpu_ms} ms/req" + (f", {failed} FAILED" if failed else "")
     )
 
 

@@ -16,11 +16,14 @@ def engine_options(settings: Settings) -> dict[str, Any]:
     if settings.database.database_url.startswith("sqlite"):
         # SQLite's own locking serialises writers; wait for the lock rather than fail at once.
         return {"connect_args": {"timeout": 15, "check_same_thread": False}}
-    return {
+    options: dict[str, Any] = {
         "pool_size": settings.database.db_pool_size,
         "max_overflow": settings.database.db_max_overflow,
         "pool_pre_ping": True,
     }
+    if settings.database.database_url.startswith("postgresql"):
+        options["connect_args"] = {"application_name": settings.database.db_application_name}
+    return options
 
 
 def make_engine(settings: Settings) -> Engine:

@@ -7,6 +7,7 @@ from functools import cached_property
 
 import bcrypt
 
+from datalab.blocking import ThreadLane
 from datalab.fields import PASSWORD_PATTERN, PASSWORD_RULE
 
 # bcrypt reads at most 72 bytes; longer passwords are refused, never silently truncated.
@@ -21,17 +22,24 @@ def password_problem(password: str) -> str | None:
 
 
 class PasswordHasher:
-    """Hash and check passwords with a fixed bcrypt cost."""
+    """Hash and check passwords with a fixed bcrypt cost, off the event loop for async routes."""
 
-    def __init__(self, rounds: int) -> None:
+    def __init__(self, rounds: int, threads: int = 4) -> None:
         self.rounds = rounds
+        self._lane = ThreadLane(threads)
 
     def hash(self, password: str) -> str:
         """Hash a password that already passed the policy."""
-        return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(self.rounds)).decode("ascii")
+        return self._lane.call(self._hash, password)
 
     def verify(self, password: str, hashed: str | None) -> bool:
         """Check `password` against `hashed`; with no hash, spend the same time and say no."""
+        return self._lane.call(self._verify, password, hashed)
+
+    def _hash(self, password: str) -> str:
+        return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(self.rounds)).decode("ascii")
+
+    def _verify(self, password: str, hashed: str | None) -> bool:
         candidate = _encodable(password)
         if hashed is None or candidate is None:
             # Unknown emails and unhashable passwords cost one bcrypt check like any other.

@@ -28,8 +28,8 @@ def build_runtime(settings: Settings) -> Runtime:
     """Build the runtime for `settings`."""
     return Runtime(
         settings=settings,
-        passwords=PasswordHasher(settings.security.bcrypt_rounds),
-        cipher=ConfigCipher(settings.security.fernet_keys),
+        passwords=PasswordHasher(settings.security.bcrypt_rounds, settings.security.password_threads),
+        cipher=ConfigCipher(settings.security.fernet_keys, settings.security.masked_config_cache_size),
         connectors=ConnectorRunner(settings),
         source_quota=SourceQuota(
             settings.connectors.max_sources_per_user, settings.connectors.config_max_bytes

@@ -1,23 +1,25 @@
 """The vocabulary of the v1 routers: a session per request, the runtime, the current user.
 
-FastAPI runs every sync dependency on a worker thread, one hop each. Those that only
-read memory or check a signature are `async def` to skip that hop; those that touch
-the database stay sync, so no blocking call ever runs on the event loop.
+Every dependency is `async def`: none hops to a thread. Database work runs the shared
+sync services on the request's AsyncSession through `run_sync` (SQLAlchemy's greenlet
+bridge); blocking work inside them (bcrypt, connectors) is handed to bounded thread
+pools by `datalab.blocking`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from datalab import tokens
 from datalab.errors import Forbidden
 from datalab.runtime import Runtime
 from datalab.services import sessions
+from fastapi_app.database import AsyncDatabase
 from shared_models import AuthSession, Role, User
 
 # Declares the bearer scheme in OpenAPI; the header itself is parsed by the shared token module
@@ -30,16 +32,16 @@ async def get_runtime(request: Request) -> Runtime:
     return cast(Runtime, request.app.state.runtime)
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """Yield a session whose transaction commits when the route returns, before the response."""
-    factory = cast(sessionmaker[Session], request.app.state.sessionmaker)
-    with factory() as session, session.begin():
+    database = cast(AsyncDatabase, request.app.state.database)
+    async with database.sessions()() as session, session.begin():
         yield session
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 # scope="function": a failed commit becomes an error response, never a false 200.
-SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 async def access_claims(
@@ -55,9 +57,9 @@ async def access_claims(
 AccessClaims = Annotated[dict[str, Any], Depends(access_claims)]
 
 
-def current_login(session: SessionDep, claims: AccessClaims) -> tuple[User, AuthSession]:
+async def current_login(session: SessionDep, claims: AccessClaims) -> tuple[User, AuthSession]:
     """Return the user and login session behind the access token, read from the database."""
-    return sessions.resolve_access(session, claims)
+    return await session.run_sync(sessions.resolve_access, claims)
 
 
 CurrentLogin = Annotated[tuple[User, AuthSession], Depends(current_login)]

@@ -6,8 +6,10 @@ the mount at "/" matches every path outside /api/v1, so every FastAPI route is a
 first and Flask last. Flask sees the whole `/api/...` path with an empty SCRIPT_NAME
 and needs no change; /api/v1 paths never reach it (see `fastapi_app.mount`).
 
-Flask runs on a2wsgi's own thread pool (`WSGI_WORKERS` threads); FastAPI's sync
-routes run on AnyIO's. Each side has its own engine, sized in the settings.
+Flask runs on a2wsgi's own thread pool (`WSGI_WORKERS` threads) on the one sync engine
+of the worker, which Flask-SQLAlchemy is handed rather than building its own. FastAPI's
+routes are `async def` on the async engine (`fastapi_app.database`), started and closed
+by the lifespan: two pools per worker, one per engine.
 """
 
 from __future__ import annotations
@@ -24,17 +26,16 @@ from datalab.settings import Settings, get_settings
 from datalab.tasks.executors import build_tasks
 from datalab.tasks.observe import TaskCollector
 from fastapi_app import errors
-from fastapi_app.api import PREFIX, allowed_methods, include_routers, route_templates
+from fastapi_app.api import PREFIX, allowed_methods, include_routers
+from fastapi_app.database import AsyncDatabase
 from fastapi_app.datasets.upload import ENVELOPE_BYTES, UPLOAD_PATHS
-from fastapi_app.edges.install import add_edge_routes, add_inner_middleware, add_outer_middleware
+from fastapi_app.edges.gate import StreamedBodies
+from fastapi_app.edges.install import add_edge_routes, add_middleware
 from fastapi_app.edges.logs import configure_logging
 from fastapi_app.gateway import Gateway, install_gateway
-from fastapi_app.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from fastapi_app.migration import build_migration
-from fastapi_app.migration.middleware import MigrationMiddleware
 from fastapi_app.mount import legacy_mount
 from legacy_flask import create_app as create_flask_app
-from legacy_flask.extensions import db as flask_db
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -43,14 +44,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging(settings)
     runtime = build_runtime(settings)
     engine = make_engine(settings)
-    flask_app = create_flask_app(settings, runtime)
+    flask_app = create_flask_app(settings, runtime, engine)
     sessions = make_sessionmaker(engine)
-    migration = build_migration(settings, flask_app, runtime, engine, sessions)
+    database = AsyncDatabase(settings)
+    migration = build_migration(settings, flask_app, runtime, engine, database)
     tasks = build_tasks(settings, sessions)
     gateway: Gateway | None = None  # set below, once the app's routes and metrics exist
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await database.start()
         await migration.start()
         tasks.executor.start()
         if gateway is not None:
@@ -60,10 +63,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await gateway.stop()
         tasks.executor.close()
         await migration.stop()
-        # Mounted apps get no lifespan of their own: close Flask's pool here too.
-        engine.dispose()
-        with flask_app.app_context():
-            flask_db.engine.dispose()
+        await database.stop()
+        engine.dispose()  # Flask's too: both halves share this one sync engine
         app.state.metrics.process_exited()
 
     app = FastAPI(
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.mailer = build_mailer(settings)
     app.state.engine = engine
     app.state.sessionmaker = sessions
+    app.state.database = database
     app.state.flask_app = flask_app
     app.state.migration = migration
     app.state.tasks = tasks
@@ -94,18 +96,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.router.routes.append(gateway.legacy_route())
     else:
         app.router.routes.append(legacy_mount(flask_app, workers=settings.edges.wsgi_workers))
-    # Added last, so they run first: outside both halves.
-    app.add_middleware(MigrationMiddleware, migration=migration)
-    add_inner_middleware(app, settings)
-    app.add_middleware(
-        BodyLimitMiddleware,
-        max_bytes=settings.edges.max_body_bytes,
-        streamed=UPLOAD_PATHS,
+    streamed = StreamedBodies(
+        uploads=UPLOAD_PATHS,
         # The multipart envelope around the file is allowed on top; the route counts the file itself.
-        streamed_max_bytes=settings.storage.dataset_max_bytes + ENVELOPE_BYTES,
+        upload_max_bytes=settings.storage.dataset_max_bytes + ENVELOPE_BYTES,
         # Service prefixes stream their bodies under GATEWAY_MAX_BODY_BYTES, enforced by the proxy.
-        streamed_prefixes=tuple(service.prefix for service in gateway.services),
+        prefixes=tuple(service.prefix for service in gateway.services),
     )
-    add_outer_middleware(app, settings)
-    app.add_middleware(RequestContextMiddleware, template_for=route_templates(app))
+    add_middleware(app, settings, migration, streamed)  # outside both halves, in the order declared there
     return app

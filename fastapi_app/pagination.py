@@ -12,11 +12,11 @@ from datalab.services.pages import MAX_LIMIT, MAX_OFFSET, PageRequest
 T = TypeVar("T")
 
 
-def page_request(
+async def page_request(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per answer")] = 20,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip")] = 0,
 ) -> PageRequest:
-    """Read `limit` and `offset`; out-of-range values are a 422, never silently clamped."""
+    """Read `limit` and `offset`; out-of-range values are a 422, never silently clamped (no thread hop)."""
     return PageRequest(limit=limit, offset=offset)
 
 

@@ -5,29 +5,29 @@ from __future__ import annotations
 import re
 
 from flask import Flask, request
+from sqlalchemy import Engine
 
 from datalab.context import current_route
-from datalab.db import engine_options, watch_sqlite
+from datalab.db import make_engine
 from datalab.runtime import Runtime, build_runtime
 from datalab.settings import Settings
 from legacy_flask import audit_logs, auth, data_sources, errors, health, integrations, users
-from legacy_flask.extensions import db
+from legacy_flask.extensions import ENGINE_KEY, db
 
 
-def create_app(settings: Settings, runtime: Runtime | None = None) -> Flask:
-    """Build the legacy app from `settings`; Flask never reads the environment itself."""
+def create_app(settings: Settings, runtime: Runtime | None = None, engine: Engine | None = None) -> Flask:
+    """Build the legacy app on `engine` (built when omitted); Flask never reads the environment."""
     app = Flask(__name__)
     app.config.from_mapping(
         SQLALCHEMY_DATABASE_URI=settings.database.database_url,
-        SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings),
         MAX_CONTENT_LENGTH=settings.edges.max_body_bytes,
         PROPAGATE_EXCEPTIONS=False,
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["datalab"] = runtime or build_runtime(settings)
+    # The combined app passes its own engine, so a worker holds one sync pool, not two.
+    app.extensions[ENGINE_KEY] = engine or make_engine(settings)
     db.init_app(app)
-    with app.app_context():
-        watch_sqlite(db.engine)
     errors.init_app(app)
     app.before_request(_name_route)
     for blueprint in (

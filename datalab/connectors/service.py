@@ -28,6 +28,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from datalab import audit
+from datalab.blocking import wait_for
 from datalab.connectors import open_connector
 from datalab.connectors.base import Connector, ConnectorError, Limits, QueryResult, SchemaInfo, TestResult
 from datalab.connectors.configs import connection_config
@@ -177,7 +178,8 @@ class ConnectorRunner:
         future.add_done_callback(lambda _: self._release(user_id))
         timeout = self.limits.connect_timeout_s + self.limits.query_timeout_s + GRACE_S
         try:
-            return future.result(timeout=timeout)
+            # Awaited, not blocked on, when an async route runs this service (datalab.blocking).
+            return wait_for(future, timeout)
         except FutureTimeout:
             raise ConnectorError("TIMEOUT", "The data source did not answer in time") from None
 

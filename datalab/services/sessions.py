@@ -15,6 +15,7 @@ from datalab import audit, tokens
 from datalab.context import current_request
 from datalab.errors import TokenError
 from datalab.passwords import PasswordHasher
+from datalab.services.pages import valid_id
 from datalab.settings import Settings
 from shared_models import AuthSession, RevokedToken, User
 
@@ -74,10 +75,14 @@ def resolve_access(session: Session, claims: dict[str, Any]) -> tuple[User, Auth
 
     Role and `is_active` come from this read, never from the token.
     """
+    user_id = int(claims["sub"])
+    if not valid_id(user_id):
+        # No row has such an id; asyncpg would refuse the parameter itself (int32) with a 500.
+        raise tokens.revoked_error()
     row = session.execute(
         select(User, AuthSession)
         .join(AuthSession, AuthSession.user_id == User.id)
-        .where(User.id == int(claims["sub"]), AuthSession.id == claims["sid"])
+        .where(User.id == user_id, AuthSession.id == claims["sid"])
     ).one_or_none()
     if row is None:
         raise tokens.revoked_error()

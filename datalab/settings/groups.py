@@ -28,6 +28,18 @@ class DatabaseSettings(Group):
     )
     db_pool_size: int = Field(10, ge=1, le=200, description="Connections each pool keeps (PostgreSQL).")
     db_max_overflow: int = Field(10, ge=0, le=200, description="Connections a pool may open beyond its size.")
+    db_application_name: str = Field(
+        "datalab",
+        max_length=63,
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="PostgreSQL application_name of every pooled connection (pg_stat_activity).",
+    )
+    db_async_pool_size: int = Field(
+        10, ge=1, le=200, description="Connections the async engine (FastAPI's routes) keeps per worker."
+    )
+    db_async_max_overflow: int = Field(
+        10, ge=0, le=200, description="Connections the async engine may open beyond its pool under load."
+    )
 
 
 class SecuritySettings(Group):
@@ -54,6 +66,12 @@ class SecuritySettings(Group):
     )
     jwt_leeway: int = Field(
         10, ge=0, le=120, description="Clock skew tolerated on exp, nbf and iat, in seconds."
+    )
+    password_threads: int = Field(
+        4, ge=1, le=64, description="Threads per worker that hash and check passwords for FastAPI's routes."
+    )
+    masked_config_cache_size: int = Field(
+        4096, ge=1, le=1_000_000, description="Masked configs a worker keeps for lists (never the plaintext)."
     )
     bcrypt_rounds: int = Field(12, ge=10, le=16, description="bcrypt cost; each step doubles a login's time.")
     reset_ttl: int = Field(1_800, ge=300, le=86_400, description="Password reset token lifetime, in seconds.")

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
+import anyio.to_thread
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from datalab.migration.report import build_report
 from fastapi_app.dependencies import SessionDep, require_role
@@ -44,14 +46,19 @@ class MigrationReport(BaseModel):
 
 
 @router.get("/migration", summary="Report the route migration", responses=errors(401, 403, 422))
-def migration_report(
+async def migration_report(
     request: Request, session: SessionDep, _: Annotated[User, require_role(Role.ADMIN)]
 ) -> MigrationReport:
     """List every legacy route: state, successor, dates, requests per implementation, shadow mismatches."""
     migration: Migration = request.app.state.migration
-    migration.counter.flush()  # this process's counts first, so the report is up to date for it
-    lines = build_report(migration.registry, session)
-    return MigrationReport(
-        registry=migration.registry.source,
-        routes=[RouteMigrationRead.model_validate(line.as_json()) for line in lines],
-    )
+    # This process's counts first, so the report is up to date for it (the counter writes on its own engine).
+    await anyio.to_thread.run_sync(migration.counter.flush)
+
+    def answer(db: Session) -> MigrationReport:
+        lines = build_report(migration.registry, db)
+        return MigrationReport(
+            registry=migration.registry.source,
+            routes=[RouteMigrationRead.model_validate(line.as_json()) for line in lines],
+        )
+
+    return await session.run_sync(answer)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict
+from sqlalchemy.orm import Session
 
 from datalab.fields import Action
 from datalab.services import audit_logs
@@ -61,7 +62,7 @@ class AuditLogList(Paginated[AuditLogRead]):
 
 
 @router.get("", summary="List audit log entries", responses=errors(401, 403, 422))
-def list_entries(
+async def list_entries(
     session: SessionDep,
     page: PageDep,
     _: Annotated[User, require_role(Role.ADMIN)],
@@ -71,10 +72,14 @@ def list_entries(
     until: Annotated[Moment | None, Query(description="Entries before this time")] = None,
 ) -> AuditLogList:
     """List entries newest first, filtered by user, action or time range."""
-    found = audit_logs.list_entries(session, page, user_id=user_id, action=action, since=since, until=until)
-    return AuditLogList(
-        items=[AuditLogRead.model_validate(e) for e in found.items],
-        total=found.total,
-        limit=found.limit,
-        offset=found.offset,
-    )
+
+    def answer(db: Session) -> AuditLogList:
+        found = audit_logs.list_entries(db, page, user_id=user_id, action=action, since=since, until=until)
+        return AuditLogList(
+            items=[AuditLogRead.model_validate(e) for e in found.items],
+            total=found.total,
+            limit=found.limit,
+            offset=found.offset,
+        )
+
+    return await session.run_sync(answer)

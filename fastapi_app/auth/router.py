@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Request, Response, status
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
 from datalab import tokens
 from datalab.errors import Forbidden, TokenError
@@ -45,9 +46,13 @@ def _pair(runtime: RuntimeDep, pair: sessions.TokenPair) -> TokenPairRead:
     responses=errors(409, 413, 422),
     openapi_extra=PUBLIC,
 )
-def register(account: RegisterIn, session: SessionDep, runtime: RuntimeDep) -> UserRead:
+async def register(account: RegisterIn, session: SessionDep, runtime: RuntimeDep) -> UserRead:
     """Sign up with the `user` role; emails are unique whatever their case."""
-    return UserRead.model_validate(users.register(session, runtime.passwords, **account.model_dump()))
+
+    def answer(db: Session) -> UserRead:
+        return UserRead.model_validate(users.register(db, runtime.passwords, **account.model_dump()))
+
+    return await session.run_sync(answer)
 
 
 @router.post(
@@ -57,15 +62,21 @@ def register(account: RegisterIn, session: SessionDep, runtime: RuntimeDep) -> U
     responses=errors(401, 413, 422),
     openapi_extra=PUBLIC,
 )
-def login(
+async def login(
     credentials: LoginIn, request: Request, session: SessionDep, runtime: RuntimeDep
 ) -> TokenPairRead | JSONResponse:
     """Sign in; unknown emails, wrong passwords and inactive accounts get the same 401."""
-    user = sessions.authenticate(session, runtime.passwords, credentials.email, credentials.password)
-    if user is None:
+
+    def answer(db: Session) -> sessions.TokenPair | None:
+        user = sessions.authenticate(db, runtime.passwords, credentials.email, credentials.password)
+        if user is None:
+            return None
+        return sessions.sign_in(db, runtime.settings, user, user_agent=request.headers.get("user-agent"))
+
+    pair = await session.run_sync(answer)
+    if pair is None:
         # Returned, not raised, so the user.login_failed entry is committed.
         return error_response(request, 401, "BAD_CREDENTIALS", "Bad email or password")
-    pair = sessions.sign_in(session, runtime.settings, user, user_agent=request.headers.get("user-agent"))
     return _pair(runtime, pair)
 
 
@@ -76,17 +87,19 @@ def login(
     responses=errors(401, 413, 422),
     openapi_extra=PUBLIC,
 )
-def refresh(
+async def refresh(
     body: RefreshIn, request: Request, session: SessionDep, runtime: RuntimeDep
 ) -> TokenPairRead | JSONResponse:
     """Rotate: the presented refresh token is retired; presenting it again ends its session."""
     claims = tokens.decode_token(runtime.settings, body.refresh_token, expected="refresh")
-    found = sessions.resolve_refresh(session, claims)
-    outcome = (
-        found
-        if isinstance(found, TokenError)
-        else sessions.rotate(session, runtime.settings, *found, presented_jti=claims["jti"])
-    )
+
+    def answer(db: Session) -> sessions.TokenPair | TokenError:
+        found = sessions.resolve_refresh(db, claims)
+        if isinstance(found, TokenError):
+            return found
+        return sessions.rotate(db, runtime.settings, *found, presented_jti=claims["jti"])
+
+    outcome = await session.run_sync(answer)
     if isinstance(outcome, TokenError):
         # Returned, not raised, so a reuse's revocation and audit entry are committed.
         return error_response(request, 401, outcome.code, outcome.message)
@@ -99,25 +112,27 @@ def refresh(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=errors(*AUTH_ERRORS),
 )
-def logout(session: SessionDep, login: CurrentLogin, claims: AccessClaims) -> Response:
+async def logout(session: SessionDep, login: CurrentLogin, claims: AccessClaims) -> Response:
     """Sign out: the token, and every token of its login session, stop working on both APIs."""
     user, auth_session = login
-    sessions.sign_out(session, user, auth_session, claims)
+    await session.run_sync(sessions.sign_out, user, auth_session, claims)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/profile", summary="Return the caller's profile", responses=errors(*AUTH_ERRORS))
-def profile(user: CurrentUser) -> UserRead:
+async def profile(user: CurrentUser) -> UserRead:
     """Return the signed-in user's profile, read from the database."""
     return UserRead.model_validate(user)
 
 
 @router.put("/profile", summary="Change the caller's profile", responses=errors(*AUTH_ERRORS))
-def update_profile(session: SessionDep, user: CurrentUser, changes: ProfileUpdate) -> UserRead:
+async def update_profile(session: SessionDep, user: CurrentUser, changes: ProfileUpdate) -> UserRead:
     """Change name, department, organization, time zone or language; nothing else."""
-    return UserRead.model_validate(
-        users.update_profile(session, user, changes.model_dump(exclude_unset=True))
-    )
+
+    def answer(db: Session) -> UserRead:
+        return UserRead.model_validate(users.update_profile(db, user, changes.model_dump(exclude_unset=True)))
+
+    return await session.run_sync(answer)
 
 
 @router.post(
@@ -126,14 +141,18 @@ def update_profile(session: SessionDep, user: CurrentUser, changes: ProfileUpdat
     status_code=status.HTTP_204_NO_CONTENT,
     responses=errors(*AUTH_ERRORS, 403),
 )
-def change_password(
+async def change_password(
     session: SessionDep, runtime: RuntimeDep, login: CurrentLogin, body: ChangePasswordIn
 ) -> Response:
     """Check the current password, set the new one and end every other session of the user."""
     user, auth_session = login
-    if not runtime.passwords.verify(body.current_password, user.password_hash):
-        raise Forbidden("The current password is wrong", code="WRONG_PASSWORD")
-    users.change_password(session, runtime.passwords, user, body.new_password, keep_session=auth_session.id)
+
+    def change(db: Session) -> None:
+        if not runtime.passwords.verify(body.current_password, user.password_hash):
+            raise Forbidden("The current password is wrong", code="WRONG_PASSWORD")
+        users.change_password(db, runtime.passwords, user, body.new_password, keep_session=auth_session.id)
+
+    await session.run_sync(change)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -144,11 +163,11 @@ def change_password(
     responses=errors(413, 422),
     openapi_extra=PUBLIC,
 )
-def request_password_reset(
+async def request_password_reset(
     body: ResetRequestIn, request: Request, session: SessionDep, runtime: RuntimeDep, tasks: BackgroundTasks
 ) -> MessageRead:
     """Mail a single-use reset link valid 30 minutes; the same answer whether or not the email exists."""
-    mail = password_resets.request_reset(session, runtime.settings, body.email)
+    mail = await session.run_sync(password_resets.request_reset, runtime.settings, body.email)
     if mail is not None:
         # Sent after the answer, so an existing email costs the caller no extra time.
         mailer: Mailer = request.app.state.mailer
@@ -163,7 +182,7 @@ def request_password_reset(
     responses=errors(401, 413, 422),
     openapi_extra=PUBLIC,
 )
-def confirm_password_reset(body: ResetConfirmIn, session: SessionDep, runtime: RuntimeDep) -> Response:
+async def confirm_password_reset(body: ResetConfirmIn, session: SessionDep, runtime: RuntimeDep) -> Response:
     """Use a reset token once: the password changes and every session of the user ends."""
-    password_resets.confirm_reset(session, runtime.passwords, body.token, body.new_password)
+    await session.run_sync(password_resets.confirm_reset, runtime.passwords, body.token, body.new_password)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

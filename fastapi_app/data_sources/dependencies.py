@@ -14,13 +14,13 @@ from fastapi_app.dependencies import CurrentUser, SessionDep
 from shared_models import DataSource
 
 
-def get_owned_source(
+async def get_owned_source(
     session: SessionDep,
     user: CurrentUser,
     source_id: Annotated[int, Path(ge=1, le=MAX_ID, description="The data source's id")],
 ) -> DataSource:
     """Return the source if the caller may see it (own, in their project, or admin); else the same 404."""
-    return data_sources.get_visible(session, user, source_id)
+    return await session.run_sync(data_sources.get_visible, user, source_id)
 
 
 OwnedDataSource = Annotated[DataSource, Depends(get_owned_source)]
@@ -29,8 +29,8 @@ OwnedDataSource = Annotated[DataSource, Depends(get_owned_source)]
 def source_for(action: Action) -> Any:
     """Return a dependency giving the route's source once the caller is allowed `action` on it."""
 
-    def check(session: SessionDep, user: CurrentUser, source: OwnedDataSource) -> DataSource:
-        permissions.require(session, user, source.project_id, action)
+    async def check(session: SessionDep, user: CurrentUser, source: OwnedDataSource) -> DataSource:
+        await session.run_sync(permissions.require, user, source.project_id, action)
         return source
 
     return Depends(check)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
 from datalab.connectors import service as connections
 from datalab.fields import SearchText, Tag
@@ -37,7 +38,7 @@ SOURCE_ERRORS = (401, 403, 404, 409, 413, 422, 502, 503, 504)
 
 
 @router.get("", summary="List data sources", responses=errors(401, 403, 404, 422))
-def list_sources(
+async def list_sources(
     session: SessionDep,
     runtime: RuntimeDep,
     user: CurrentUser,
@@ -52,23 +53,27 @@ def list_sources(
     ] = None,
 ) -> DataSourceList:
     """List active sources newest first: the caller's own, or everyone's for an admin asking `all`."""
-    found = data_sources.list_sources(
-        session,
-        user,
-        page,
-        everyone=all,
-        source_type=type,
-        status=status,
-        tag=tag,
-        name_contains=name,
-        project_id=project_id,
-    )
-    return DataSourceList(
-        items=[DataSourceRead.of(s, runtime.cipher, listed=True) for s in found.items],
-        total=found.total,
-        limit=found.limit,
-        offset=found.offset,
-    )
+
+    def answer(db: Session) -> DataSourceList:
+        found = data_sources.list_sources(
+            db,
+            user,
+            page,
+            everyone=all,
+            source_type=type,
+            status=status,
+            tag=tag,
+            name_contains=name,
+            project_id=project_id,
+        )
+        return DataSourceList(
+            items=[DataSourceRead.of(s, runtime.cipher, listed=True) for s in found.items],
+            total=found.total,
+            limit=found.limit,
+            offset=found.offset,
+        )
+
+    return await session.run_sync(answer)
 
 
 @router.post(
@@ -77,25 +82,28 @@ def list_sources(
     status_code=status.HTTP_201_CREATED,
     responses=errors(401, 403, 404, 409, 413, 422),
 )
-def create_source(
+async def create_source(
     session: SessionDep, runtime: RuntimeDep, owner: Writer, source_in: DataSourceCreateV1
 ) -> DataSourceRead:
     """Create a source owned by the caller (user and up), personal or in a project; config encrypted."""
-    project_id = source_in.project_id
-    source = data_sources.create(
-        session, runtime.cipher, owner, source_in, quota=runtime.source_quota, project_id=project_id
-    )
-    return DataSourceRead.of(source, runtime.cipher)
+
+    def answer(db: Session) -> DataSourceRead:
+        source = data_sources.create(
+            db, runtime.cipher, owner, source_in, quota=runtime.source_quota, project_id=source_in.project_id
+        )
+        return DataSourceRead.of(source, runtime.cipher)
+
+    return await session.run_sync(answer)
 
 
 @router.get("/{source_id}", summary="Get one data source", responses=errors(401, 404, 422))
-def get_source(source: OwnedDataSource, runtime: RuntimeDep) -> DataSourceRead:
+async def get_source(source: OwnedDataSource, runtime: RuntimeDep) -> DataSourceRead:
     """Return one source the caller owns (any, for an admin)."""
     return DataSourceRead.of(source, runtime.cipher)
 
 
 @router.patch("/{source_id}", summary="Change a data source", responses=errors(401, 403, 404, 409, 413, 422))
-def update_source(
+async def update_source(
     session: SessionDep,
     runtime: RuntimeDep,
     source: OwnedDataSource,
@@ -103,10 +111,14 @@ def update_source(
     source_in: DataSourceUpdate,
 ) -> DataSourceRead:
     """Change the fields sent; a masked secret ("********") keeps the stored one."""
-    updated = data_sources.update(
-        session, runtime.cipher, actor, source, source_in, quota=runtime.source_quota
-    )
-    return DataSourceRead.of(updated, runtime.cipher)
+
+    def answer(db: Session) -> DataSourceRead:
+        updated = data_sources.update(
+            db, runtime.cipher, actor, source, source_in, quota=runtime.source_quota
+        )
+        return DataSourceRead.of(updated, runtime.cipher)
+
+    return await session.run_sync(answer)
 
 
 @router.delete(
@@ -115,9 +127,9 @@ def update_source(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=errors(401, 403, 404, 422),
 )
-def delete_source(session: SessionDep, source: OwnedDataSource, actor: Writer) -> Response:
+async def delete_source(session: SessionDep, source: OwnedDataSource, actor: Writer) -> Response:
     """Soft-delete a source: it is kept for the audit trail and answers 404 from then on."""
-    data_sources.soft_delete(session, actor, source)
+    await session.run_sync(data_sources.soft_delete, actor, source)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -127,7 +139,7 @@ def delete_source(session: SessionDep, source: OwnedDataSource, actor: Writer) -
     response_model=ConnectionTestRead,
     responses=errors(401, 403, 404, 409, 422, 503),
 )
-def test_source(
+async def test_source(
     request: Request, session: SessionDep, runtime: RuntimeDep, source: TestableDataSource, actor: Writer
 ) -> ConnectionTestRead | JSONResponse:
     """Connect for real and record the outcome in `status`, `last_test` and `error_message`.
@@ -135,7 +147,10 @@ def test_source(
     A source that cannot be reached is a 200 with `success` false and a reason; one that
     connects as a privileged account is refused (403 PRIVILEGED_ACCOUNT), as schema and query are.
     """
-    result = connections.test_source(session, runtime.cipher, runtime.connectors, actor, source)
+    # The connector runs on its own pool; the service awaits it there (datalab.blocking).
+    result = await session.run_sync(
+        connections.test_source, runtime.cipher, runtime.connectors, actor, source
+    )
     if result.error_code in connections.REFUSED_ON_TEST:
         # Answered, not raised, so the outcome is still recorded when the session commits.
         status_code = connections.STATUS_OF_CODE[result.error_code]
@@ -149,12 +164,14 @@ def test_source(
     response_model=SchemaRead,
     responses=errors(*SOURCE_ERRORS),
 )
-def read_schema(
+async def read_schema(
     request: Request, session: SessionDep, runtime: RuntimeDep, source: QueryableDataSource, actor: Analyst
 ) -> SchemaRead | JSONResponse:
     """List tables with their columns, indexes and constraints (analysts and admins)."""
     try:
-        info = connections.describe_source(session, runtime.cipher, runtime.connectors, actor, source)
+        info = await session.run_sync(
+            connections.describe_source, runtime.cipher, runtime.connectors, actor, source
+        )
     except connections.SourceFailed as exc:
         # Answered, not raised, so the failure is still recorded (status, audit) when the session commits.
         return error_response(request, exc.status_code, exc.code, exc.message)
@@ -167,7 +184,7 @@ def read_schema(
     response_model=QueryRead,
     responses=errors(*SOURCE_ERRORS),
 )
-def run_query(
+async def run_query(
     request: Request,
     session: SessionDep,
     runtime: RuntimeDep,
@@ -178,8 +195,14 @@ def run_query(
     """Run one SELECT (or WITH ... SELECT) in a read-only transaction; rows are capped (`has_more`)."""
     limit = query_in.limit or runtime.settings.connectors.query_max_rows
     try:
-        result = connections.query_source(
-            session, runtime.cipher, runtime.connectors, actor, source, sql=query_in.query, limit=limit
+        result = await session.run_sync(
+            connections.query_source,
+            runtime.cipher,
+            runtime.connectors,
+            actor,
+            source,
+            sql=query_in.query,
+            limit=limit,
         )
     except connections.SourceFailed as exc:
         return error_response(request, exc.status_code, exc.code, exc.message)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Path, Query
+from sqlalchemy.orm import Session
 
 from datalab import permissions
 from datalab.permissions import Action
@@ -14,37 +15,49 @@ from fastapi_app.dependencies import CurrentUser, SessionDep
 from shared_models import Dataset, DatasetVersion
 
 
-def get_visible_dataset(
+async def get_visible_dataset(
     session: SessionDep,
     user: CurrentUser,
     dataset_id: Annotated[int, Path(ge=1, le=MAX_ID, description="The dataset's id")],
 ) -> Dataset:
     """Return the dataset if the caller may see it; a missing one and someone else's are the same 404."""
-    return datasets.get_visible(session, user, dataset_id)
+
+    def answer(db: Session) -> Dataset:
+        return datasets.get_visible(db, user, dataset_id)
+
+    return await session.run_sync(answer)
 
 
 VisibleDataset = Annotated[Dataset, Depends(get_visible_dataset)]
 
 
-def get_changeable_dataset(session: SessionDep, user: CurrentUser, dataset: VisibleDataset) -> Dataset:
+async def get_changeable_dataset(session: SessionDep, user: CurrentUser, dataset: VisibleDataset) -> Dataset:
     """Return the dataset once the caller may change it (checked before any upload is read)."""
-    permissions.require(session, user, dataset.project_id, Action.CHANGE_DATASET)
-    return dataset
+
+    def answer(db: Session) -> Dataset:
+        permissions.require(db, user, dataset.project_id, Action.CHANGE_DATASET)
+        return dataset
+
+    return await session.run_sync(answer)
 
 
 ChangeableDataset = Annotated[Dataset, Depends(get_changeable_dataset)]
 
 
-def get_queryable_dataset(session: SessionDep, user: CurrentUser, dataset: VisibleDataset) -> Dataset:
+async def get_queryable_dataset(session: SessionDep, user: CurrentUser, dataset: VisibleDataset) -> Dataset:
     """Return the dataset once the caller may run SQL on it (analysts; editors in a project)."""
-    permissions.require(session, user, dataset.project_id, Action.QUERY)
-    return dataset
+
+    def answer(db: Session) -> Dataset:
+        permissions.require(db, user, dataset.project_id, Action.QUERY)
+        return dataset
+
+    return await session.run_sync(answer)
 
 
 QueryableDataset = Annotated[Dataset, Depends(get_queryable_dataset)]
 
 
-def get_version(
+async def get_version(
     session: SessionDep,
     dataset: VisibleDataset,
     version: Annotated[
@@ -52,7 +65,11 @@ def get_version(
     ] = None,
 ) -> DatasetVersion:
     """Return the version asked for, or the latest."""
-    return datasets.version_of(session, dataset, version)
+
+    def answer(db: Session) -> DatasetVersion:
+        return datasets.version_of(db, dataset, version)
+
+    return await session.run_sync(answer)
 
 
 ChosenVersion = Annotated[DatasetVersion, Depends(get_version)]

@@ -8,6 +8,7 @@ guards and row caps as a data-source query. A refused or failed query answers li
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from fastapi import Request
@@ -15,7 +16,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from datalab import audit
-from datalab.connectors.base import ConnectorError
+from datalab.connectors.base import ConnectorError, QueryResult
 from datalab.connectors.service import STATUS_OF_CODE, UPSTREAM_STATUS
 from datalab.datasets.ingest import xlsx_limits
 from datalab.datasets.local_copy import local_copy
@@ -72,35 +73,49 @@ def profile(
     )
 
 
-def query(
-    request: Request,
-    session: Session,
-    runtime: Runtime,
-    user: User,
-    dataset: Dataset,
-    version: DatasetVersion,
-    query_in: QueryIn,
-) -> QueryRead | JSONResponse:
-    """Run the caller's read-only SQL; the audit keeps its text and outcome, never the rows."""
+@dataclass(frozen=True)
+class QueryOutcome:
+    """A dataset query's rows or failure, and what the audit records of it."""
+
+    result: QueryResult | None
+    failure: ConnectorError | None
+    details: dict[str, object]
+
+
+def run_query(runtime: Runtime, version: DatasetVersion, query_in: QueryIn) -> QueryOutcome:
+    """Run the caller's read-only SQL (blocking: storage copy and connector)."""
     limit = min(
         query_in.limit or runtime.settings.connectors.query_max_rows, runtime.connectors.limits.max_rows
     )
     details: dict[str, object] = {"query": query_in.query[:4000], "limit": limit, "version": version.version}
-    failure: ConnectorError | None = None
     try:
         result = _run(runtime, version, lambda c: c.query(query_in.query, limit))
     except ConnectorError as exc:
-        failure = exc
-    details.update(success=failure is None, error_code=failure.code if failure else None)
+        details.update(success=False, error_code=exc.code)
+        return QueryOutcome(None, exc, details)
+    details.update(success=True, error_code=None)
+    return QueryOutcome(result, None, details)
+
+
+def answer_query(
+    session: Session,
+    request: Request,
+    user: User,
+    dataset: Dataset,
+    version: DatasetVersion,
+    outcome: QueryOutcome,
+) -> QueryRead | JSONResponse:
+    """Audit the query's text and outcome, never the rows, and answer it."""
     audit.record(
         session,
         "dataset.query",
         user_id=user.id,
         resource_type="dataset",
         resource_id=dataset.id,
-        details=details,
+        details=outcome.details,
     )
-    if failure is not None:
+    if outcome.failure is not None:
         # Answered, not raised, so the audit entry is still committed.
-        return _failed(request, failure)
-    return QueryRead.of(result)
+        return _failed(request, outcome.failure)
+    assert outcome.result is not None
+    return QueryRead.of(outcome.result)

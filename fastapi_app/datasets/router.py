@@ -104,7 +104,7 @@ async def upload_dataset(request: Request, runtime: RuntimeDep, user: Uploader) 
 
 
 @router.get("", summary="List datasets", responses=errors(401, 404, 422))
-def list_datasets(
+async def list_datasets(
     session: SessionDep,
     user: CurrentUser,
     page: PageDep,
@@ -113,9 +113,13 @@ def list_datasets(
     ] = None,
 ) -> DatasetList:
     """List the caller's personal datasets, or one project's, newest first, each at its latest version."""
-    found = datasets.list_visible(session, user, page, project_id=project_id)
-    items = [DatasetRead.of(d, v) for d, v in found.items]
-    return DatasetList(items=items, total=found.total, limit=found.limit, offset=found.offset)
+
+    def answer(db: Session) -> DatasetList:
+        found = datasets.list_visible(db, user, page, project_id=project_id)
+        items = [DatasetRead.of(d, v) for d, v in found.items]
+        return DatasetList(items=items, total=found.total, limit=found.limit, offset=found.offset)
+
+    return await session.run_sync(answer)
 
 
 @router.get("/{dataset_id}", summary="Get a dataset", responses=errors(401, 404, 422))
@@ -141,9 +145,13 @@ async def upload_version(
 
 
 @router.get("/{dataset_id}/versions", summary="List a dataset's versions", responses=errors(401, 404, 422))
-def list_versions(session: SessionDep, dataset: VisibleDataset) -> VersionList:
+async def list_versions(session: SessionDep, dataset: VisibleDataset) -> VersionList:
     """List every version, newest first."""
-    return VersionList(items=[VersionRead.of(v) for v in datasets.versions(session, dataset)])
+
+    def answer(db: Session) -> VersionList:
+        return VersionList(items=[VersionRead.of(v) for v in datasets.versions(db, dataset)])
+
+    return await session.run_sync(answer)
 
 
 @router.get(
@@ -182,7 +190,7 @@ def profile_dataset(
     response_model=QueryRead,
     responses=errors(401, 403, 404, 413, 422, 502, 503, 504),
 )
-def query_dataset(
+async def query_dataset(
     request: Request,
     session: SessionDep,
     runtime: RuntimeDep,
@@ -192,7 +200,9 @@ def query_dataset(
     query_in: QueryIn,
 ) -> QueryRead | JSONResponse:
     """Run one SELECT over the dataset as the table `data`, with a data source's guards and caps."""
-    return reads.query(request, session, runtime, user, dataset, version, query_in)
+    # The object is copied from storage and queried on a worker thread; the audit row joins the session.
+    outcome = await anyio.to_thread.run_sync(reads.run_query, runtime, version, query_in)
+    return await session.run_sync(reads.answer_query, request, user, dataset, version, outcome)
 
 
 @router.get(
@@ -228,7 +238,7 @@ def download_dataset(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=errors(401, 403, 404, 422),
 )
-def delete_dataset(
+async def delete_dataset(
     session: SessionDep,
     runtime: RuntimeDep,
     user: CurrentUser,
@@ -236,11 +246,15 @@ def delete_dataset(
     tasks: BackgroundTasks,
 ) -> Response:
     """Delete a dataset and every version's object (the objects once the deletion is committed)."""
-    keys = datasets.delete_dataset(session, user, dataset)
-    # Background tasks run after the session dependency has committed; a crash before leaves
-    # objects no row names, which `datalab storage gc` removes.
-    tasks.add_task(_delete_objects, runtime.storage, keys)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+    def answer(db: Session) -> Response:
+        keys = datasets.delete_dataset(db, user, dataset)
+        # Background tasks run after the db dependency has committed; a crash before leaves
+        # objects no row names, which `datalab storage gc` removes.
+        tasks.add_task(_delete_objects, runtime.storage, keys)
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+    return await session.run_sync(answer)
 
 
 def _delete_objects(storage: Any, keys: list[str]) -> None:

@@ -5,10 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 
-from starlette.types import ASGIApp, Receive, Scope, Send
-
-from datalab.context import bind_request, current_request
-
 
 class ClientAddress:
     """Decide the client IP from the peer address and `X-Forwarded-For`, trusting only listed proxies."""
@@ -42,22 +38,3 @@ def _is_ip(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-class ClientAddressMiddleware:
-    """Put the decided client address in the scope and the request context, for every layer inside."""
-
-    def __init__(self, app: ASGIApp, trusted: Sequence[str]) -> None:
-        self.app = app
-        self.clients = ClientAddress(trusted)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and self.clients.trusted:
-            peer = scope.get("client")
-            # Several X-Forwarded-For headers read as one list, in order.
-            forwarded = ",".join(v.decode("latin-1") for k, v in scope["headers"] if k == b"x-forwarded-for")
-            host = self.clients.of(peer[0] if peer else None, forwarded or None)
-            if peer and host != peer[0]:
-                scope["client"] = (host, 0)
-                bind_request(current_request().request_id, host)
-        await self.app(scope, receive, send)

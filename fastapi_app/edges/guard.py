@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 import structlog
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope, Send
 
 from fastapi_app.errors import envelope
 
@@ -36,30 +36,3 @@ async def send_error(
     raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
-
-
-class ErrorGuardMiddleware:
-    """Answer 500 for an unhandled error if no answer has started, then let the error go on to the server."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def watch(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, watch)
-        except Exception:
-            log.exception("unhandled error", path=scope["path"])
-            if not started:
-                await send_error(scope, send, 500, "INTERNAL_ERROR", "Internal server error")
-            raise

@@ -12,6 +12,7 @@ import hmac
 import os
 from collections.abc import Callable
 from ipaddress import ip_address, ip_network
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -29,10 +30,11 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 class HttpMetrics:
     """The metrics of one app, in a registry of its own."""
 
-    def __init__(self, engines: dict[str, Callable[[], Engine]], *, multiprocess: bool = False) -> None:
+    def __init__(self, engines: dict[str, Callable[[], list[Engine]]], *, multiprocess: bool = False) -> None:
         self.registry = CollectorRegistry()
         self.multiprocess = multiprocess
         self.engines = engines
+        self._series: dict[tuple[str, str, int, str], tuple[Any, Any]] = {}
         self.requests = Counter(
             "datalab_http_requests",
             "HTTP requests answered, by method, route template, status and serving half.",
@@ -63,20 +65,26 @@ class HttpMetrics:
 
     def observe(self, method: str, route: str, status: int, served_by: str, seconds: float) -> None:
         """Record one answered request."""
-        method = method if method in METHODS else "OTHER"
-        self.requests.labels(method, route, str(status), served_by).inc()
-        self.latency.labels(method, route, served_by).observe(seconds)
+        named = method if method in METHODS else "OTHER"
+        key = (named, route, status, served_by)
+        series = self._series.get(key)
+        if series is None:
+            # Label lookups lock and build tuples; the series are few (templates, not paths): keep them.
+            series = self._series[key] = (
+                self.requests.labels(named, route, str(status), served_by),
+                self.latency.labels(named, route, served_by),
+            )
+        series[0].inc()
+        series[1].observe(seconds)
 
     def sample_pools(self) -> None:
         """Record how many connections each engine's pool has checked out, and its size."""
-        for name, engine_of in self.engines.items():
-            pool = engine_of().pool
-            checked_out = getattr(pool, "checkedout", None)
-            size = getattr(pool, "size", None)
-            if callable(checked_out):
-                self.pool.labels(name, "checked_out").set(checked_out())
-            if callable(size):
-                self.pool.labels(name, "size").set(size())
+        for name, engines_of in self.engines.items():
+            pools = [engine.pool for engine in engines_of()]
+            checked_out = [getattr(pool, "checkedout", None) for pool in pools]
+            sizes = [getattr(pool, "size", None) for pool in pools]
+            self.pool.labels(name, "checked_out").set(sum(f() for f in checked_out if callable(f)))
+            self.pool.labels(name, "size").set(sum(f() for f in sizes if callable(f)))
 
     def exposition(self) -> bytes:
         """Return the text exposition: this process's registry, or every worker's in multiprocess mode."""

@@ -44,6 +44,9 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
         host=host,
         port=port,
         workers=workers,
+        # uvloop and httptools (uvicorn[standard]) where they are installed, asyncio and h11 elsewhere.
+        loop="auto",
+        http="auto",
         log_config=None,  # ours, configured above and again by each worker's app factory
         access_log=False,  # one access line per request comes from our middleware, with the route template
         proxy_headers=False,  # the client address is decided once, from TRUSTED_PROXIES

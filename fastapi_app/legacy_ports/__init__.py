@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
-from sqlalchemy.orm import Session, sessionmaker
 
 from datalab.runtime import Runtime
+from fastapi_app.database import AsyncDatabase
 from fastapi_app.legacy_ports import auth, data_sources, users
 from fastapi_app.legacy_ports.common import init_errors
 
@@ -21,11 +21,11 @@ PORTED: frozenset[str] = frozenset(
 )
 
 
-def build_ports_app(runtime: Runtime, factory: sessionmaker[Session]) -> FastAPI:
-    """Build the app of every port, sharing the main app's runtime and database sessions."""
+def build_ports_app(runtime: Runtime, database: AsyncDatabase) -> FastAPI:
+    """Build the app of every port, sharing the main app's runtime and async engine."""
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     app.state.runtime = runtime
-    app.state.sessionmaker = factory
+    app.state.database = database
     init_errors(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from datalab.errors import TokenError
@@ -25,22 +26,26 @@ BAD_CREDENTIALS = "Bad email or password"
 
 
 @router.post("/api/auth/login", name="POST /api/auth/login")
-def login(request: Request, body: RawBody, session: SessionDep, runtime: RuntimeDep) -> Response:
+async def login(request: Request, body: RawBody, session: SessionDep, runtime: RuntimeDep) -> Response:
     """Exchange email and password for an access and a refresh token."""
-    data = parse_input(LoginIn, json_object(body), ignore_unknown=True)
-    user = sessions.authenticate(session, runtime.passwords, data.email, data.password)
-    if user is None:
-        return msg(BAD_CREDENTIALS, 401)  # returned, not raised: the user.login_failed entry is committed
-    pair = sessions.sign_in(session, runtime.settings, user, user_agent=request.headers.get("user-agent"))
-    answer = {"access_token": pair.access.token, "refresh_token": pair.refresh.token, "user": user_json(user)}
-    return LegacyJSONResponse(answer)
+
+    def answer(db: Session) -> Response:
+        data = parse_input(LoginIn, json_object(body), ignore_unknown=True)
+        user = sessions.authenticate(db, runtime.passwords, data.email, data.password)
+        if user is None:
+            return msg(BAD_CREDENTIALS, 401)  # returned, not raised: the user.login_failed entry is committed
+        pair = sessions.sign_in(db, runtime.settings, user, user_agent=request.headers.get("user-agent"))
+        tokens = {"access_token": pair.access.token, "refresh_token": pair.refresh.token}
+        return LegacyJSONResponse({**tokens, "user": user_json(user)})
+
+    return await session.run_sync(answer)
 
 
 @router.post("/api/auth/refresh", name="POST /api/auth/refresh")
-def refresh(request: Request, session: SessionDep, runtime: RuntimeDep) -> Response:
+async def refresh(request: Request, session: SessionDep, runtime: RuntimeDep) -> Response:
     """Mint a new access token from a refresh token."""
     claims = token_claims(request, runtime, "refresh")
-    outcome = sessions.resolve_refresh(session, claims)
+    outcome = await session.run_sync(sessions.resolve_refresh, claims)
     if isinstance(outcome, TokenError):
         return msg(outcome.message, outcome.status_code)  # returned: a reuse's revocation is committed
     access = sessions.issue_access(runtime.settings, *outcome)
@@ -48,8 +53,12 @@ def refresh(request: Request, session: SessionDep, runtime: RuntimeDep) -> Respo
 
 
 @router.post("/api/auth/logout", name="POST /api/auth/logout")
-def logout(request: Request, session: SessionDep, runtime: RuntimeDep) -> Response:
+async def logout(request: Request, session: SessionDep, runtime: RuntimeDep) -> Response:
     """Revoke the presented access token and end its login session."""
-    user, auth_session, claims = signed_in(request, session, runtime)
-    sessions.sign_out(session, user, auth_session, claims)
+
+    def answer(db: Session) -> None:
+        user, auth_session, claims = signed_in(request, db, runtime)
+        sessions.sign_out(db, user, auth_session, claims)
+
+    await session.run_sync(answer)
     return LegacyJSONResponse({"msg": "Successfully logged out"})

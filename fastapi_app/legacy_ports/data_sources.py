@@ -1,14 +1,17 @@
 """FastAPI ports of /api/data-sources: list, create, get, update, delete (legacy_flask/data_sources.py).
 
 Each step runs in the order the Flask view runs it (token, then existence, then role,
-then body), so a request with several problems gets the same first error.
+then body), so a request with several problems gets the same first error. Each route
+is `async def` and runs its steps in one `run_sync` call on the request's AsyncSession.
 """
 
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from datalab.inputs import DataSourceCreate, DataSourceUpdate, parse_input
@@ -36,56 +39,78 @@ def _json(runtime: Runtime, source: DataSource) -> dict[str, object]:
 
 
 @router.api_route("/api/data-sources", methods=["GET", "HEAD"], name="GET /api/data-sources")
-def list_sources(request: Request, session: SessionDep, runtime: RuntimeDep) -> Response:
+async def list_sources(request: Request, session: SessionDep, runtime: RuntimeDep) -> Response:
     """List the caller's own active data sources, optionally of one `type`."""
-    user, _, _ = signed_in(request, session, runtime)
-    arg = first_arg(request)
-    source_type = source_type_filter(arg)
-    page = data_sources.list_own(session, user, page_request(arg), source_type=source_type)
-    # A config no key opens reads null in a list, as Flask answers (datalab.legacy_json).
-    listed = partial(data_source_json, cipher=runtime.cipher, listed=True)
-    return LegacyJSONResponse(page_json("data_sources", page, listed))
+
+    def answer(db: Session) -> dict[str, Any]:
+        user, _, _ = signed_in(request, db, runtime)
+        arg = first_arg(request)
+        source_type = source_type_filter(arg)
+        page = data_sources.list_own(db, user, page_request(arg), source_type=source_type)
+        # A config no key opens reads null in a list, as Flask answers (datalab.legacy_json).
+        listed = partial(data_source_json, cipher=runtime.cipher, listed=True)
+        return page_json("data_sources", page, listed)
+
+    return LegacyJSONResponse(await session.run_sync(answer))
 
 
 @router.post("/api/data-sources", name="POST /api/data-sources")
-def create_source(request: Request, body: RawBody, session: SessionDep, runtime: RuntimeDep) -> Response:
+async def create_source(
+    request: Request, body: RawBody, session: SessionDep, runtime: RuntimeDep
+) -> Response:
     """Create a data source (user and up)."""
-    user, _, _ = signed_in(request, session, runtime)
-    owner = require_role(user, Role.USER)
-    data = parse_input(DataSourceCreate, json_object(body), ignore_unknown=True)
-    source = data_sources.create(session, runtime.cipher, owner, data, quota=runtime.source_quota)
-    return LegacyJSONResponse(_json(runtime, source), status_code=201)
+
+    def answer(db: Session) -> dict[str, object]:
+        user, _, _ = signed_in(request, db, runtime)
+        owner = require_role(user, Role.USER)
+        data = parse_input(DataSourceCreate, json_object(body), ignore_unknown=True)
+        return _json(
+            runtime, data_sources.create(db, runtime.cipher, owner, data, quota=runtime.source_quota)
+        )
+
+    return LegacyJSONResponse(await session.run_sync(answer), status_code=201)
 
 
 @router.api_route(ONE, methods=["GET", "HEAD"], name="GET /api/data-sources/<id>")
-def read_source(request: Request, source_id: int, session: SessionDep, runtime: RuntimeDep) -> Response:
+async def read_source(request: Request, source_id: int, session: SessionDep, runtime: RuntimeDep) -> Response:
     """Return one data source (owner or admin)."""
-    user, _, _ = signed_in(request, session, runtime)
-    return LegacyJSONResponse(_json(runtime, data_sources.get_owned(session, user, source_id)))
+
+    def answer(db: Session) -> dict[str, object]:
+        user, _, _ = signed_in(request, db, runtime)
+        return _json(runtime, data_sources.get_owned(db, user, source_id))
+
+    return LegacyJSONResponse(await session.run_sync(answer))
 
 
 @router.put(ONE, name="PUT /api/data-sources/<id>")
-def update_source(
+async def update_source(
     request: Request, source_id: int, body: RawBody, session: SessionDep, runtime: RuntimeDep
 ) -> Response:
     """Change a data source (owner or admin); a masked secret keeps its stored value."""
-    user, _, _ = signed_in(request, session, runtime)
-    source = data_sources.get_owned(session, user, source_id)
-    actor = require_role(user, Role.USER)
-    data = parse_input(DataSourceUpdate, json_object(body), ignore_unknown=True)
-    return LegacyJSONResponse(
-        _json(
-            runtime,
-            data_sources.update(session, runtime.cipher, actor, source, data, quota=runtime.source_quota),
+
+    def answer(db: Session) -> dict[str, object]:
+        user, _, _ = signed_in(request, db, runtime)
+        source = data_sources.get_owned(db, user, source_id)
+        actor = require_role(user, Role.USER)
+        data = parse_input(DataSourceUpdate, json_object(body), ignore_unknown=True)
+        return _json(
+            runtime, data_sources.update(db, runtime.cipher, actor, source, data, quota=runtime.source_quota)
         )
-    )
+
+    return LegacyJSONResponse(await session.run_sync(answer))
 
 
 @router.delete(ONE, name="DELETE /api/data-sources/<id>")
-def delete_source(request: Request, source_id: int, session: SessionDep, runtime: RuntimeDep) -> Response:
+async def delete_source(
+    request: Request, source_id: int, session: SessionDep, runtime: RuntimeDep
+) -> Response:
     """Soft-delete a data source (owner or admin)."""
-    user, _, _ = signed_in(request, session, runtime)
-    source = data_sources.get_owned(session, user, source_id)
-    actor = require_role(user, Role.USER)
-    data_sources.soft_delete(session, actor, source)
+
+    def answer(db: Session) -> None:
+        user, _, _ = signed_in(request, db, runtime)
+        source = data_sources.get_owned(db, user, source_id)
+        actor = require_role(user, Role.USER)
+        data_sources.soft_delete(db, actor, source)
+
+    await session.run_sync(answer)
     return LegacyJSONResponse({"msg": "Data source deleted"})

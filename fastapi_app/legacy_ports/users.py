@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from datalab.inputs import ProfileUpdate, parse_input
@@ -16,17 +17,23 @@ router = APIRouter()
 
 
 @router.api_route("/api/users/me", methods=["GET", "HEAD"], name="GET /api/users/me")
-def read_me(request: Request, session: SessionDep, runtime: RuntimeDep) -> Response:
+async def read_me(request: Request, session: SessionDep, runtime: RuntimeDep) -> Response:
     """Return the caller's profile."""
-    user, _, _ = signed_in(request, session, runtime)
-    return LegacyJSONResponse(user_json(user))
+
+    def answer(db: Session) -> dict[str, object]:
+        user, _, _ = signed_in(request, db, runtime)
+        return user_json(user)
+
+    return LegacyJSONResponse(await session.run_sync(answer))
 
 
 @router.put("/api/users/me", name="PUT /api/users/me")
-def update_me(request: Request, body: RawBody, session: SessionDep, runtime: RuntimeDep) -> Response:
+async def update_me(request: Request, body: RawBody, session: SessionDep, runtime: RuntimeDep) -> Response:
     """Change the caller's own profile fields; any other key is refused."""
-    user, _, _ = signed_in(request, session, runtime)
-    data = parse_input(ProfileUpdate, json_object(body))
-    return LegacyJSONResponse(
-        user_json(users.update_profile(session, user, data.model_dump(exclude_unset=True)))
-    )
+
+    def answer(db: Session) -> dict[str, object]:
+        user, _, _ = signed_in(request, db, runtime)
+        data = parse_input(ProfileUpdate, json_object(body))
+        return user_json(users.update_profile(db, user, data.model_dump(exclude_unset=True)))
+
+    return LegacyJSONResponse(await session.run_sync(answer))

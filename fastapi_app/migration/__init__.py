@@ -15,12 +15,12 @@ import anyio
 from fastapi import FastAPI
 from flask import Flask
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 from datalab.migration.registry import Registry, check_url_map, load_registry
 from datalab.migration.stats import RouteCounter
 from datalab.runtime import Runtime
 from datalab.settings import Settings
+from fastapi_app.database import AsyncDatabase
 from fastapi_app.legacy_ports import PORTED, build_ports_app, port_routes
 from fastapi_app.migration.routing import MigratedRoutes
 from fastapi_app.migration.shadow import ShadowRunner
@@ -66,7 +66,7 @@ class Migration:
 
 
 def build_migration(
-    settings: Settings, flask_app: Flask, runtime: Runtime, engine: Engine, factory: sessionmaker[Session]
+    settings: Settings, flask_app: Flask, runtime: Runtime, engine: Engine, database: AsyncDatabase
 ) -> Migration:
     """Read and check the registry against Flask's routes, and wire the ports by state."""
     registry = load_registry(settings, ported=PORTED)
@@ -79,7 +79,7 @@ def build_migration(
             for method in sorted(rule.methods or ())
         ),
     )
-    ports_app = build_ports_app(runtime, factory)
+    ports_app = build_ports_app(runtime, database)
     ports = port_routes()
     migrated = [(ports[e.name], legacy_route_path(rules[e.name])) for e in registry.in_state("migrated")]
     counter = RouteCounter(engine, {name: entry.state for name, entry in registry.routes.items()})

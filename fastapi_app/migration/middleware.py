@@ -1,6 +1,6 @@
 """Pure ASGI middleware for legacy routes: count who served them, add deprecation headers, feed shadow mode.
 
-It runs inside RequestContextMiddleware, so the RouteInfo the serving half filled in
+It runs inside the front layer (fastapi_app.edges.front), so the RouteInfo the serving half filled in
 (route template, implementation) is there when the response starts.
 """
 

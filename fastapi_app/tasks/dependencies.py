@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, cast
 
 from fastapi import Depends, Path, Request
+from sqlalchemy.orm import Session
 
 from datalab.services.pages import MAX_ID
 from datalab.tasks import service
@@ -13,13 +14,17 @@ from fastapi_app.dependencies import CurrentUser, SessionDep
 from shared_models import AnalysisTask
 
 
-def get_visible_task(
+async def get_visible_task(
     session: SessionDep,
     user: CurrentUser,
     task_id: Annotated[int, Path(ge=1, le=MAX_ID, description="The task's id")],
 ) -> AnalysisTask:
     """Return the task if the caller may see it; anything else is the same 404."""
-    return service.get_visible(session, user, task_id)
+
+    def answer(db: Session) -> AnalysisTask:
+        return service.get_visible(db, user, task_id)
+
+    return await session.run_sync(answer)
 
 
 async def get_tasks(request: Request) -> Tasks:

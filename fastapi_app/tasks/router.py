@@ -59,7 +59,7 @@ def _stored(tasks: Tasks, key: str) -> Path:
     response_model=TaskSubmitted,
     responses=errors(401, 403, 404, 413, 422),
 )
-def submit_task(
+async def submit_task(
     session: SessionDep,
     tasks: TasksDep,
     actor: Analyst,
@@ -68,17 +68,21 @@ def submit_task(
     background: BackgroundTasks,
 ) -> TaskSubmitted:
     """Queue a read-only query on a data source (analysts and admins); poll `Location` for its state."""
-    task = service.submit_query(session, actor, data_source_id=task_in.data_source_id, query=task_in.query)
-    factory = sessionmaker(session.get_bind(), expire_on_commit=False)
-    background.add_task(_dispatch, tasks, factory, task.id)
-    response.headers["Location"] = f"/api/v1/tasks/{task.id}"
-    return TaskSubmitted(
-        id=task.id, kind=task.kind, status=TaskStatus(task.status), created_at=task.created_at
-    )
+
+    def answer(db: Session) -> TaskSubmitted:
+        task = service.submit_query(db, actor, data_source_id=task_in.data_source_id, query=task_in.query)
+        factory = sessionmaker(db.get_bind(), expire_on_commit=False)
+        background.add_task(_dispatch, tasks, factory, task.id)
+        response.headers["Location"] = f"/api/v1/tasks/{task.id}"
+        return TaskSubmitted(
+            id=task.id, kind=task.kind, status=TaskStatus(task.status), created_at=task.created_at
+        )
+
+    return await session.run_sync(answer)
 
 
 @router.get("", summary="List tasks", response_model=TaskList, responses=errors(401, 403, 422))
-def list_tasks(
+async def list_tasks(
     session: SessionDep,
     user: CurrentUser,
     page: PageDep,
@@ -86,10 +90,17 @@ def list_tasks(
     all: Annotated[bool, Query(description="Every user's tasks (admins only)")] = False,
 ) -> TaskList:
     """List tasks newest first: the caller's own, or everyone's for an admin asking `all`."""
-    found = service.list_tasks(session, user, page, everyone=all, status=status)
-    return TaskList(
-        items=[TaskRead.of(t) for t in found.items], total=found.total, limit=found.limit, offset=found.offset
-    )
+
+    def answer(db: Session) -> TaskList:
+        found = service.list_tasks(db, user, page, everyone=all, status=status)
+        return TaskList(
+            items=[TaskRead.of(t) for t in found.items],
+            total=found.total,
+            limit=found.limit,
+            offset=found.offset,
+        )
+
+    return await session.run_sync(answer)
 
 
 @router.get(
@@ -106,7 +117,7 @@ def get_task(task: VisibleTask) -> TaskRead:
     response_model=TaskResultPage,
     responses=errors(401, 404, 409, 410, 422),
 )
-def task_result(
+async def task_result(
     session: SessionDep,
     tasks: TasksDep,
     task: VisibleTask,
@@ -114,18 +125,22 @@ def task_result(
     offset: Annotated[int, Query(ge=0, le=2**53, description="Rows to skip")] = 0,
 ) -> TaskResultPage:
     """Return rows of a succeeded task's stored result; 409 RESULT_NOT_READY before it succeeds."""
-    from datalab.tasks.parquet import read_page  # noqa: PLC0415 - pyarrow loads with the first read
 
-    result = service.result_of(session, task)
-    columns, rows = read_page(_stored(tasks, result.object_key), offset, limit)
-    return TaskResultPage(
-        columns=list(result.columns) or columns,
-        data=rows,
-        total=result.row_count,
-        limit=limit,
-        offset=offset,
-        has_more=offset + len(rows) < result.row_count,
-    )
+    def answer(db: Session) -> TaskResultPage:
+        from datalab.tasks.parquet import read_page  # noqa: PLC0415 - pyarrow loads with the first read
+
+        result = service.result_of(db, task)
+        columns, rows = read_page(_stored(tasks, result.object_key), offset, limit)
+        return TaskResultPage(
+            columns=list(result.columns) or columns,
+            data=rows,
+            total=result.row_count,
+            limit=limit,
+            offset=offset,
+            has_more=offset + len(rows) < result.row_count,
+        )
+
+    return await session.run_sync(answer)
 
 
 @router.get(
@@ -137,20 +152,24 @@ def task_result(
         **errors(401, 404, 409, 410, 422),
     },
 )
-def download_result(
+async def download_result(
     session: SessionDep,
     tasks: TasksDep,
     task: VisibleTask,
     format: Annotated[Literal["csv", "parquet"], Query(description="csv (with a header) or parquet")] = "csv",
 ) -> StreamingResponse:
     """Stream the whole stored result as CSV or as the Parquet file itself."""
-    from datalab.tasks.parquet import csv_chunks  # noqa: PLC0415 - pyarrow loads with the first read
 
-    result = service.result_of(session, task)
-    path = _stored(tasks, result.object_key)
-    chunks = csv_chunks(path) if format == "csv" else tasks.store.chunks(result.object_key)
-    headers = {"Content-Disposition": f'attachment; filename="task-{task.id}.{format}"'}
-    return StreamingResponse(chunks, media_type=MEDIA[format], headers=headers)
+    def answer(db: Session) -> StreamingResponse:
+        from datalab.tasks.parquet import csv_chunks  # noqa: PLC0415 - pyarrow loads with the first read
+
+        result = service.result_of(db, task)
+        path = _stored(tasks, result.object_key)
+        chunks = csv_chunks(path) if format == "csv" else tasks.store.chunks(result.object_key)
+        headers = {"Content-Disposition": f'attachment; filename="task-{task.id}.{format}"'}
+        return StreamingResponse(chunks, media_type=MEDIA[format], headers=headers)
+
+    return await session.run_sync(answer)
 
 
 @router.post(
@@ -159,6 +178,10 @@ def download_result(
     response_model=TaskRead,
     responses=errors(401, 404, 409, 422),
 )
-def cancel_task(session: SessionDep, task: VisibleTask, actor: CurrentUser) -> TaskRead:
+async def cancel_task(session: SessionDep, task: VisibleTask, actor: CurrentUser) -> TaskRead:
     """Cancel a queued task (it never starts) or stop a running one at its source; 409 once finished."""
-    return TaskRead.of(service.cancel(session, actor, task))
+
+    def answer(db: Session) -> TaskRead:
+        return TaskRead.of(service.cancel(db, actor, task))
+
+    return await session.run_sync(answer)

@@ -42,6 +42,7 @@ def test_groups_cover_the_issues_configurations() -> None:
     assert by_group == {
         "mount": ["flask-alone", "combined"],
         "migration": ["legacy", "migrated", "v1"],
+        "migration-64": ["legacy-64", "migrated-64", "v1-64"],
         "middleware": ["with-middleware", "no-middleware"],
         "rows": ["rows-1k", "rows-10k", "rows-100k"],
         "login": ["login-10", "login-12"],

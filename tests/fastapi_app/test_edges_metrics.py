@@ -73,7 +73,7 @@ def test_in_flight_and_pool_gauges(observed: TestClient) -> None:
     samples = _samples(observed)
     # The scrape itself is the one request in flight.
     assert samples[("datalab_http_requests_in_flight", frozenset())] == 1
-    for engine in ("fastapi", "legacy_flask"):
+    for engine in ("sync", "async"):
         assert (
             "datalab_db_pool_connections",
             frozenset({"engine": engine, "state": "checked_out"}.items()),

@@ -1,0 +1,104 @@
+"""FastAPI's async engine: the worker's DATABASE_URL on an async driver, one pool per event loop.
+
+The sync engine (`datalab.db`) serves Flask, the CLI and the tests; this one serves the
+async routes, which call the same sync services through `AsyncSession.run_sync`. An
+AsyncEngine must not cross event loops, so the pooled engine is made by the lifespan of
+the loop that serves (one per uvicorn worker). A loop without a lifespan (a test client
+used without `with`) gets an engine without a pool, so nothing outlives its loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from sqlalchemy import URL, Engine, event, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from datalab.db import watch_sqlite
+from datalab.settings import Settings
+
+ASYNC_DRIVERS = {"postgresql": "postgresql+asyncpg", "sqlite": "sqlite+aiosqlite"}
+Sessions = async_sessionmaker[AsyncSession]
+
+
+def async_url(database_url: str) -> URL:
+    """Return `database_url` with its backend's async driver (asyncpg, aiosqlite)."""
+    url = make_url(database_url)
+    backend = url.get_backend_name()
+    if backend not in ASYNC_DRIVERS:
+        raise ValueError(f"DATABASE_URL: no async driver for {backend} (PostgreSQL or SQLite only)")
+    if backend == "postgresql" and "sslmode" in url.query:
+        # libpq's spelling, which psycopg2 takes from the URL; asyncpg calls it `ssl`.
+        query = {k: v for k, v in url.query.items() if k != "sslmode"}
+        url = url.set(query={**query, "ssl": url.query["sslmode"]})
+    return url.set(drivername=ASYNC_DRIVERS[backend])
+
+
+def async_engine_options(settings: Settings, *, pooled: bool) -> dict[str, Any]:
+    """Return `create_async_engine` keyword arguments: sized pool, or none at all."""
+    if settings.database.database_url.startswith("sqlite"):
+        options: dict[str, Any] = {"connect_args": {"timeout": 15}}
+    else:
+        options = {
+            "pool_size": settings.database.db_async_pool_size,
+            "max_overflow": settings.database.db_async_max_overflow,
+            "pool_pre_ping": True,
+            "connect_args": {"server_settings": {"application_name": settings.database.db_application_name}},
+        }
+    if not pooled:
+        return {"poolclass": NullPool, "connect_args": options["connect_args"]}
+    return options
+
+
+class AsyncDatabase:
+    """The async engines of one app: a pooled one per serving loop, unpooled ones for other loops."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.url = async_url(settings.database.database_url)
+        self._pooled: dict[asyncio.AbstractEventLoop, tuple[AsyncEngine, Sessions]] = {}
+        self._unpooled: WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[AsyncEngine, Sessions]] = (
+            WeakKeyDictionary()
+        )
+
+    async def start(self) -> None:
+        """Open this loop's pooled engine (the app's lifespan calls it)."""
+        loop = asyncio.get_running_loop()
+        if loop not in self._pooled:
+            self._pooled[loop] = self._build(pooled=True)
+
+    async def stop(self) -> None:
+        """Close this loop's pooled engine and its connections."""
+        found = self._pooled.pop(asyncio.get_running_loop(), None)
+        if found is not None:
+            await found[0].dispose()
+
+    def sessions(self) -> Sessions:
+        """Return the session factory of the running loop's engine."""
+        loop = asyncio.get_running_loop()
+        found = self._pooled.get(loop) or self._unpooled.get(loop)
+        if found is None:
+            found = self._unpooled[loop] = self._build(pooled=False)
+        return found[1]
+
+    def pooled_engines(self) -> list[Engine]:
+        """Return the sync face of every pooled engine (for pool metrics)."""
+        return [engine.sync_engine for engine, _ in self._pooled.values()]
+
+    def _build(self, *, pooled: bool) -> tuple[AsyncEngine, Sessions]:
+        engine = create_async_engine(self.url, **async_engine_options(self.settings, pooled=pooled))
+        watch_sqlite(engine.sync_engine)
+        event.listen(engine.sync_engine, "do_connect", _unreachable_is_operational)
+        return engine, async_sessionmaker(engine, expire_on_commit=False)
+
+
+def _unreachable_is_operational(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+    # asyncpg reports a refused or timed-out connection as a bare OSError, which SQLAlchemy
+    # passes through; as the DBAPI's OperationalError it becomes the 503 both halves answer.
+    try:
+        return dialect.connect(*cargs, **cparams)
+    except OSError as exc:
+        raise dialect.loaded_dbapi.OperationalError(type(exc).__name__) from exc
