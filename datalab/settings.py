@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import secrets
 from collections.abc import Callable
 from functools import lru_cache
@@ -12,9 +13,26 @@ from typing import Annotated, Literal
 
 from cryptography.fernet import Fernet
 from limits import parse_many
-from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import (
+    AliasChoices,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 from sqlalchemy.engine import make_url
+
+from datalab.settings_env import (
+    SettingsProblems,
+    alias_values,
+    environment,
+    problem_lines,
+    settings_error_lines,
+)
 
 PLACEHOLDER_MARKERS = ("change-me", "changeme", "placeholder", "secret-key", "example")
 MIN_SECRET_BYTES = 32
@@ -28,6 +46,24 @@ def _split_commas(value: object) -> object:
 
 
 CommaList = Annotated[list[str], NoDecode, BeforeValidator(_split_commas)]
+# The driver each database's bare URL scheme means here: the one the project installs.
+DRIVER_OF_SCHEME = {"postgresql": "postgresql+psycopg2", "postgres": "postgresql+psycopg2"}
+
+
+def _json_object(value: object) -> object:
+    # Parsed here rather than by pydantic-settings, so a broken one is reported with the others
+    # and says where it breaks, never what it holds.
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno} (char {exc.pos})"
+        ) from None
+
+
+JsonObject = Annotated[dict[str, str], NoDecode, BeforeValidator(_json_object)]
 
 
 class Settings(BaseSettings):
@@ -37,11 +73,13 @@ class Settings(BaseSettings):
 
     env: Literal["development", "test", "production"] = "development"
     var_dir: Path = Path("var")
-    database_url: str = ""
-    jwt_secret_key: SecretStr | None = None
+    database_url: str = Field("", validate_default=True)
+    jwt_secret_key: SecretStr | None = Field(None, validate_default=True)
     # DATA_ENCRYPTION_KEYS is the documented name; ENCRYPTION_KEYS stays accepted for existing installs.
     encryption_keys: SecretStr | None = Field(
-        None, validation_alias=AliasChoices("data_encryption_keys", "encryption_keys")
+        None,
+        validation_alias=AliasChoices("data_encryption_keys", "encryption_keys"),
+        validate_default=True,
     )
     access_ttl: int = Field(900, ge=60, le=86_400)
     refresh_ttl: int = Field(604_800, ge=3_600, le=90 * 86_400)
@@ -92,12 +130,28 @@ class Settings(BaseSettings):
         # A wildcard origin with credentials lets any site act with the user's cookies.
         if self.cors_allow_credentials and "*" in self.cors_origins:
             raise ValueError("CORS_ORIGINS may not contain '*' when CORS_ALLOW_CREDENTIALS is true")
-        for network in (*self.trusted_proxies, *self.metrics_allow):
-            ip_network(network, strict=False)
-        for limit in (self.rate_limit_default, self.rate_limit_login, self.rate_limit_register):
-            parse_many(limit)
-        parse_many(self.rate_limit_reset)
         return self
+
+    @field_validator("trusted_proxies", "metrics_allow")
+    @classmethod
+    def _valid_addresses(cls, value: list[str]) -> list[str]:
+        for position, network in enumerate(value, start=1):
+            try:
+                ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"entry {position} is not an IP address or a network in CIDR form such as 10.0.0.0/8"
+                ) from None
+        return value
+
+    @field_validator("rate_limit_default", "rate_limit_login", "rate_limit_register", "rate_limit_reset")
+    @classmethod
+    def _valid_limit(cls, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError("must be N/second|minute|hour|day, several separated by ';'") from None
+        return value
 
     @property
     def logs_as_json(self) -> bool:
@@ -106,30 +160,73 @@ class Settings(BaseSettings):
 
     # --- migration (issue 5): settings for the route registry and shadow mode go here.
     # JSON object from route name ("GET /api/users/me") to state; overrides the registry file.
-    route_states: dict[str, str] = Field(default_factory=dict)
+    route_states: JsonObject = Field(default_factory=dict)
     routes_file: Path | None = None  # None: the committed datalab/migration/routes.toml
     shadow_sample_rate: float = Field(1.0, ge=0.0, le=1.0)
     shadow_timeout: float = Field(2.0, gt=0.0, le=30.0)
     shadow_max_concurrent: int = Field(4, ge=1, le=64)
     migration_flush_seconds: float = Field(5.0, ge=0.05, le=300.0)
 
+    # --- first run (issue 12): start-up checks and the older services' variables.
+    jwt_algorithm: Literal["HS256"] = Field(
+        "HS256", description="Token signing algorithm; only HS256, checked so older configs fail loudly."
+    )
+    rate_limit_storage: Literal["redis", "memory"] | None = Field(
+        None,
+        description=(
+            "Where rate-limit counters live; default redis when REDIS_URL is set, else memory. "
+            "`memory` with several production workers must be chosen on purpose."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _rate_limit_storage_reachable(self) -> Settings:
+        if self.rate_limit_storage == "redis" and not self.redis_url:
+            raise ValueError("RATE_LIMIT_STORAGE=redis needs REDIS_URL")
+        return self
+
     @field_validator("data_source_allow_networks", "data_source_deny_networks")
     @classmethod
     def _valid_networks(cls, value: str) -> str:
-        for item in _split(value):
+        for position, item in enumerate(_split(value), start=1):
             try:
                 ipaddress.ip_network(item, strict=False)
             except ValueError:
-                raise ValueError(f"{item!r} is not a network in CIDR form such as 10.0.0.0/8") from None
+                raise ValueError(
+                    f"entry {position} is not a network in CIDR form such as 10.0.0.0/8"
+                ) from None
         return value
+
+    # Field validators, not one model validator, so every missing secret is reported at once.
+    @field_validator("jwt_secret_key")
+    @classmethod
+    def _strong_jwt_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if info.data.get("env") == "production":
+            _require_strong(value, "JWT_SECRET_KEY")
+        return value
+
+    @field_validator("encryption_keys")
+    @classmethod
+    def _strong_encryption_keys(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if info.data.get("env") == "production":
+            _require_strong(value, "DATA_ENCRYPTION_KEYS")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str, info: ValidationInfo) -> str:
+        if not value:
+            if info.data.get("env") == "production":
+                raise ValueError("DATABASE_URL must be set when ENV=production")
+            return value
+        scheme, separator, rest = value.partition("://")
+        if not separator:
+            raise ValueError("must be a URL such as postgresql://user@host/db")
+        return f"{DRIVER_OF_SCHEME.get(scheme, scheme)}://{rest}"
 
     @model_validator(mode="after")
     def _fill_development_defaults(self) -> Settings:
         if self.env == "production":
-            _require_strong(self.jwt_secret_key, "JWT_SECRET_KEY")
-            _require_strong(self.encryption_keys, "DATA_ENCRYPTION_KEYS")
-            if not self.database_url:
-                raise ValueError("DATABASE_URL must be set when ENV=production")
             return self
         self.var_dir = self.var_dir.resolve()
         if not self.database_url:
@@ -206,7 +303,24 @@ def _kept_secret(path: Path, generate: Callable[[], str]) -> str:
     return value
 
 
+def load_settings(env_file: Path | None = Path(".env")) -> Settings:
+    """Read the settings from the environment and `env_file`, older variable names included.
+
+    Raise SettingsProblems naming every problem, one line each, and never a value: the
+    validation error is not chained, so no traceback can show pydantic's `input_value`.
+    """
+    values, origin = alias_values(environment(env_file))
+    problems: list[str]
+    try:
+        return Settings(_env_file=env_file, **{name.lower(): value for name, value in values.items()})
+    except ValidationError as exc:
+        problems = problem_lines(exc, origin)
+    except SettingsError as exc:
+        problems = settings_error_lines(exc)
+    raise SettingsProblems(problems)
+
+
 @lru_cache
 def get_settings() -> Settings:
-    """Read the settings once per process."""
-    return Settings()
+    """Read the settings once per process; raise SettingsProblems when they are not usable."""
+    return load_settings()
