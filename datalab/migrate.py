@@ -11,8 +11,8 @@ import fcntl
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import cache
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +89,20 @@ def schema_state(connection: Connection) -> SchemaState:
         return SchemaState("ok", stored, newest)
     # A revision this code does not know was written by newer code.
     return SchemaState("behind" if stored is None or stored in known else "ahead", stored, newest)
+
+
+def downgrade_steps(settings: Settings, revision: str) -> int:
+    """Return how many revisions a downgrade to `revision` would revert."""
+    engine = make_engine(settings)
+    try:
+        with engine.connect() as connection:
+            stored = MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+    if stored is None:
+        return 0
+    scripts = ScriptDirectory(str(ROOT / "migrations"))
+    return len(list(scripts.iterate_revisions(stored, revision)))
 
 
 def _run(settings: Settings, step: Callable[..., None], revision: str, report: Report | None) -> int:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from ipaddress import ip_network
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from cryptography.fernet import Fernet
 from limits import parse_many
@@ -312,7 +312,8 @@ def load_settings(env_file: Path | None = Path(".env")) -> Settings:
     values, origin = alias_values(environment(env_file))
     problems: list[str]
     try:
-        return Settings(_env_file=env_file, **{name.lower(): value for name, value in values.items()})
+        given: dict[str, Any] = {name.lower(): value for name, value in values.items()}
+        return Settings(_env_file=env_file, **given)
     except ValidationError as exc:
         problems = problem_lines(exc, origin)
     except SettingsError as exc:

@@ -40,7 +40,7 @@ def _days(value: str) -> str:
 # Datalab's own name always wins; among aliases of one setting the first listed wins.
 ALIASES = (
     Alias("JWT_SECRET", "JWT_SECRET_KEY"),
-    Alias("SECRET_KEY", "JWT_SECRET_KEY", note="Flask-JWT-Extended signs with it when JWT_SECRET_KEY is unset"),
+    Alias("SECRET_KEY", "JWT_SECRET_KEY", note="Flask-JWT-Extended's fallback"),
     Alias("JWT_ACCESS_TOKEN_EXPIRES", "ACCESS_TTL", note="seconds"),
     Alias("ACCESS_TOKEN_EXPIRE_MINUTES", "ACCESS_TTL", _minutes, "minutes, converted to seconds"),
     Alias("JWT_REFRESH_TOKEN_EXPIRES", "REFRESH_TTL", note="seconds"),
@@ -129,9 +129,13 @@ def _redis_url(env: Mapping[str, str]) -> str:
     return url.render_as_string(hide_password=False)
 
 
-def retired_warnings(env: Mapping[str, str]) -> list[str]:
-    """Return one warning per older variable set that Datalab does not read."""
-    return [f"{name} is not read by Datalab; set {instead}" for name, instead in RETIRED.items() if name in env]
+def startup_warnings(env: Mapping[str, str]) -> list[str]:
+    """Return one line per older variable set: read under our name, or not read at all."""
+    _, origin = alias_values(env)
+    lines = [f"{old} is read as {ours}; rename it to {ours}" for ours, old in origin.items()]
+    retired = [old for old in RETIRED if old in env]
+    lines += [f"{old} is not read by Datalab; set {RETIRED[old]}" for old in retired]
+    return lines
 
 
 def problem_lines(exc: ValidationError, origin: Mapping[str, str]) -> list[str]:

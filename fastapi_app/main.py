@@ -15,12 +15,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import structlog
 from fastapi import FastAPI
 
 from datalab.db import make_engine, make_sessionmaker
 from datalab.mail import build_mailer
 from datalab.runtime import build_runtime
 from datalab.settings import Settings, get_settings
+from datalab.settings_env import environment, startup_warnings
 from fastapi_app import errors
 from fastapi_app.api import PREFIX, allowed_methods, include_routers, route_templates
 from fastapi_app.edges.install import add_edge_routes, add_inner_middleware, add_outer_middleware
@@ -33,11 +35,17 @@ from fastapi_app.mount import legacy_mount
 from legacy_flask import create_app as create_flask_app
 from legacy_flask.extensions import db as flask_db
 
+log = structlog.get_logger("datalab.settings")
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the whole service from `settings` (read from the environment when omitted)."""
+    from_environment = settings is None
     settings = settings or get_settings()
     configure_logging(settings)
+    if from_environment:
+        for line in startup_warnings(environment()):
+            log.warning(line)
     runtime = build_runtime(settings)
     engine = make_engine(settings)
     flask_app = create_flask_app(settings, runtime)

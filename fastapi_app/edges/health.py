@@ -16,35 +16,40 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
+from datalab.migrate import SchemaState, schema_state
+
 router = APIRouter(include_in_schema=False)
 VERSION = version("datalab")
 
 
-def _ping(engine: Engine) -> None:
+def _ping(engine: Engine) -> SchemaState:
     with engine.connect() as connection:
         connection.execute(text("SELECT 1"))
+        return schema_state(connection)
 
 
-async def database_check(request: Request) -> dict[str, Any]:
-    """Run `SELECT 1` within HEALTH_TIMEOUT seconds; report ok with its latency, or why not."""
+async def _checks(request: Request) -> dict[str, dict[str, Any]]:
+    """Run `SELECT 1` and read the schema revision within HEALTH_TIMEOUT seconds; report each."""
     engine: Engine = request.app.state.engine
     timeout: float = request.app.state.settings.health_timeout
     start = time.perf_counter()
+    unknown = {"status": "unknown"}
     try:
         with anyio.fail_after(timeout):
             # Abandoned on timeout: a hung connection attempt must not hold the probe.
-            await anyio.to_thread.run_sync(_ping, engine, abandon_on_cancel=True)
+            schema = await anyio.to_thread.run_sync(_ping, engine, abandon_on_cancel=True)
     except TimeoutError:
-        return {"status": "timeout", "timeout_s": timeout}
+        return {"database": {"status": "timeout", "timeout_s": timeout}, "schema": unknown}
     except Exception as exc:  # any driver error means "not ready"; the class name says which
-        return {"status": "down", "error": type(exc).__name__}
-    return {"status": "ok", "latency_ms": round((time.perf_counter() - start) * 1000, 2)}
+        return {"database": {"status": "down", "error": type(exc).__name__}, "schema": unknown}
+    latency = round((time.perf_counter() - start) * 1000, 2)
+    return {"database": {"status": "ok", "latency_ms": latency}, "schema": schema.as_json()}
 
 
 @router.get("/health")
 async def health(request: Request) -> JSONResponse:
     """Report status, version, uptime, this worker's pid and each check; 503 when a check fails."""
-    checks = {"database": await database_check(request)}
+    checks = await _checks(request)
     ok = all(check["status"] == "ok" for check in checks.values())
     body = {
         "status": "ok" if ok else "unavailable",
@@ -64,10 +69,9 @@ async def live() -> JSONResponse:
 
 @router.get("/health/ready")
 async def ready(request: Request) -> JSONResponse:
-    """Answer 200 when the database answers within the timeout, 503 otherwise."""
-    database = await database_check(request)
-    ok = database["status"] == "ok"
+    """Answer 200 when the database answers in time and its schema is at the code's head; 503 otherwise."""
+    found = await _checks(request)
+    ok = all(check["status"] == "ok" for check in found.values())
     return JSONResponse(
-        {"status": "ok" if ok else "unavailable", "checks": {"database": database}},
-        status_code=200 if ok else 503,
+        {"status": "ok" if ok else "unavailable", "checks": found}, status_code=200 if ok else 503
     )

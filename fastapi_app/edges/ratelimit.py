@@ -56,8 +56,9 @@ class RateLimiter:
     """The limits of the settings over one storage."""
 
     def __init__(self, settings: Settings) -> None:
-        self.shared = settings.redis_url is not None
-        self.storage = storage_from_string(settings.redis_url or "memory://")
+        redis_url = None if settings.rate_limit_storage == "memory" else settings.redis_url
+        self.shared = redis_url is not None
+        self.storage = storage_from_string(redis_url or "memory://")
         self.strategy = MovingWindowRateLimiter(self.storage)
         self.default = tuple(parse_many(settings.rate_limit_default))
         self.actions = {
