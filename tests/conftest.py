@@ -13,10 +13,12 @@ contract tests must see.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 
+import psycopg2
 import pytest
 from cryptography.fernet import Fernet
 from fastapi import FastAPI
@@ -40,6 +42,8 @@ BEYOND_LOOPBACK = ",".join(
         *IPv6Network("::/0").address_exclude(IPv6Network("::1/128")),
     )
 )
+
+PG_ADMIN_URL = os.environ.get("PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 _skipped: list[str] = []
 
@@ -216,3 +220,22 @@ def cli_env(settings: Settings) -> Iterator[dict[str, str]]:
         "BCRYPT_ROUNDS": "10",
     }
     get_settings.cache_clear()
+
+
+@pytest.fixture
+def scratch_postgres_url() -> Iterator[str]:
+    """A brand-new PostgreSQL database, dropped afterwards."""
+    try:
+        admin = psycopg2.connect(PG_ADMIN_URL, connect_timeout=3)
+    except psycopg2.OperationalError as exc:
+        pytest.skip(f"no PostgreSQL server answers at {PG_ADMIN_URL.split('@')[-1]}: {exc}".strip())
+    admin.autocommit = True
+    name = f"datalab_migration_test_{uuid.uuid4().hex[:12]}"
+    with admin.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE {name}")
+    try:
+        yield f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()

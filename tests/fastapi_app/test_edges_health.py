@@ -65,7 +65,10 @@ def test_ready_and_health_are_503_while_the_database_is_down(dead: TestClient) -
     assert ready.status_code == 503
     assert ready.json() == {
         "status": "unavailable",
-        "checks": {"database": {"status": "down", "error": "OperationalError"}, "schema": {"status": "unknown"}},
+        "checks": {
+            "database": {"status": "down", "error": "OperationalError"},
+            "schema": {"status": "unknown"},
+        },
     }
     assert dead.get("/health").status_code == 503
     assert dead.get("/health/live").status_code == 200  # the process itself is fine
