@@ -21,7 +21,8 @@ from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 
 from datalab import migrate
-from tests.edge_apps import free_port
+from datalab.settings import Settings
+from tests.edge_apps import edge_client, edge_settings, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DATALAB = str(Path(sys.executable).parent / "datalab")
@@ -186,3 +187,28 @@ def test_production_refuses_an_empty_database_and_serves_after_migrate(
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
         log.close()
+
+
+@pytest.mark.parametrize(
+    ("stored", "status"), [("0003", "behind"), ("9999", "ahead"), (None, "behind"), ("head", "ok")]
+)
+def test_ready_reports_the_schema_against_the_code(
+    settings: Settings, tmp_path: Path, stored: str | None, status: str
+) -> None:
+    url = f"sqlite:///{tmp_path / 'schema.db'}"
+    migrate.upgrade(edge_settings(settings, database_url=url))
+    head, _ = migrate.code_revisions()
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM alembic_version"))
+        if stored is not None:
+            version = head if stored == "head" else stored
+            connection.execute(text("INSERT INTO alembic_version VALUES (:v)"), {"v": version})
+    engine.dispose()
+    with edge_client(settings, database_url=url) as client:
+        ready, health = client.get("/health/ready"), client.get("/health")
+    current = head if stored == "head" else stored
+    assert ready.json()["checks"]["schema"] == {"status": status, "current": current, "head": head}
+    assert health.json()["checks"]["schema"]["status"] == status
+    expected = 200 if status == "ok" else 503
+    assert (ready.status_code, health.status_code) == (expected, expected)
