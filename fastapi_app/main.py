@@ -25,6 +25,7 @@ from datalab.settings import Settings, get_settings
 from datalab.settings_env import environment, startup_warnings
 from fastapi_app import errors
 from fastapi_app.api import PREFIX, allowed_methods, include_routers, route_templates
+from fastapi_app.edges.front import add_front_routes
 from fastapi_app.edges.install import add_edge_routes, add_inner_middleware, add_outer_middleware
 from fastapi_app.edges.logs import configure_logging
 from fastapi_app.edges.metrics import HttpMetrics
@@ -68,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description="The v1 API. The legacy /api is served by the mounted Flask app.",
         openapi_url=f"{PREFIX}/openapi.json",
-        docs_url=None if settings.env == "production" else "/docs",
+        docs_url=None,  # served from this process by fastapi_app.edges.front, never from a CDN
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.init_app(app)
     include_routers(app)
     add_edge_routes(app, settings, flask_app)
+    app.state.docs_paths = add_front_routes(app, docs=settings.env != "production")
     app.state.methods_for = allowed_methods(app)
     app.router.routes.append(migration.route)  # legacy routes in state `migrated`, ahead of Flask
     app.router.routes.append(legacy_mount(flask_app, workers=settings.wsgi_workers))

@@ -57,7 +57,7 @@ def add_outer_middleware(app: FastAPI, settings: Settings) -> None:
             expose_headers=["X-Request-ID", "Retry-After"],
             max_age=600,
         )
-    docs = tuple(p for p in (app.docs_url, app.swagger_ui_oauth2_redirect_url) if p)
+    docs: tuple[str, ...] = getattr(app.state, "docs_paths", ())
     app.add_middleware(SecurityHeadersMiddleware, hsts_seconds=settings.hsts_seconds, docs_paths=docs)
     app.add_middleware(ObserveMiddleware, metrics=app.state.metrics)
     app.add_middleware(ClientAddressMiddleware, trusted=settings.trusted_proxies)
