@@ -102,7 +102,7 @@ def test_db_downgrade_of_several_revisions_needs_yes_without_a_terminal(
     assert "Not confirmed: pass --yes" in refused.output
     head = ScriptDirectory("migrations").get_current_head()
     assert f"{head} (head)" in runner.invoke(main, ["db", "current"], env=env).output  # nothing reverted
-    previous = ScriptDirectory("migrations").get_revision(head).down_revision
+    previous = ScriptDirectory("migrations").get_revision(str(head)).down_revision
     one = runner.invoke(main, ["db", "downgrade", str(previous)], env=env)  # one revision: no question
     assert one.exit_code == 0
     assert one.output.startswith(f"Reverted {head} -> {previous}: ")
