@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
@@ -137,7 +138,7 @@ def test_concurrent_upgrades_migrate_exactly_once(scratch_postgres_url: str, tmp
     engine.dispose()
 
 
-def _get(port: int, path: str) -> tuple[int, dict[str, object]]:
+def _get(port: int, path: str) -> tuple[int, dict[str, Any]]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
         connection.request("GET", path)
@@ -169,7 +170,7 @@ def test_production_refuses_an_empty_database_and_serves_after_migrate(
         start_new_session=True,
     )
     try:
-        status, body = 0, {}
+        status, body = 0, dict[str, Any]()
         for _ in range(300):  # bounded: 60 s at most
             assert server.poll() is None, (tmp_path / "server.log").read_text()[-2000:]
             try:
@@ -178,10 +179,8 @@ def test_production_refuses_an_empty_database_and_serves_after_migrate(
             except OSError:
                 time.sleep(0.2)
         assert status == 200, body
-        assert body["checks"] == {
-            "database": body["checks"]["database"],
-            "schema": {"status": "ok", "current": head, "head": head},
-        }
+        assert body["checks"]["schema"] == {"status": "ok", "current": head, "head": head}
+        assert body["checks"]["database"]["status"] == "ok"
         assert "Applied base -> 0001" in (tmp_path / "server.log").read_text()
     finally:
         os.killpg(server.pid, signal.SIGTERM)
