@@ -18,7 +18,7 @@ from datalab import tokens
 from datalab.errors import Forbidden
 from datalab.runtime import Runtime
 from datalab.services import sessions
-from shared_models import AuthSession, Role, User
+from shared_models import ROLE_RANK, AuthSession, Role, User
 
 # Declares the bearer scheme in OpenAPI; the header itself is parsed by the shared token module
 # so that both halves refuse the same malformed headers with the same words.
@@ -74,9 +74,12 @@ CurrentUser = Annotated[User, Depends(current_user)]
 def require_role(role: Role) -> Any:
     """Return a dependency that lets only users ranking at least `role` through."""
 
+    allowed = [r.value for r in Role if ROLE_RANK[r] >= ROLE_RANK[role]]
+    message = f"Insufficient permissions: this needs the {role.value} role or higher ({', '.join(allowed)})"
+
     async def check(user: CurrentUser) -> User:
         if not user.has_role_at_least(role):
-            raise Forbidden("Insufficient permissions")
+            raise Forbidden(message, details={"required_role": role.value, "allowed_roles": allowed})
         return user
 
     return Depends(check)

@@ -71,6 +71,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url=f"{PREFIX}/openapi.json",
         docs_url=None,  # served from this process by fastapi_app.edges.front, never from a CDN
         redoc_url=None,
+        # A JSON body without Content-Type is read as JSON, as /api does. The CSRF this guards
+        # against needs ambient credentials; v1 takes only bearer tokens, which force a preflight.
+        strict_content_type=False,
         lifespan=lifespan,
     )
     app.state.settings = settings

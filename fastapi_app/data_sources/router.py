@@ -29,9 +29,10 @@ from shared_models import Role, SourceStatus, SourceType, User
 router = APIRouter(prefix="/data-sources", tags=["data sources"])
 Writer = Annotated[User, require_role(Role.USER)]
 Analyst = Annotated[User, require_role(Role.ANALYST)]
-# Connector failures: 403 for a refused query, host or path, 502 when the source answers with
-# an error, 504 when it does not answer in time, 503 when every connector thread is busy.
-SOURCE_ERRORS = (401, 403, 404, 409, 413, 422, 502, 503, 504)
+# Connector failures: 400 QUERY_INVALID for a query naming what the source lacks (or not parsing),
+# 403 for a refused query, host or path, 502 when the source answers with another error, 504
+# when it does not answer in time, 503 when every connector thread is busy.
+SOURCE_ERRORS = (400, 401, 403, 404, 409, 413, 422, 502, 503, 504)
 
 
 @router.get("", summary="List data sources", responses=errors(401, 403, 422))
