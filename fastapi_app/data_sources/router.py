@@ -16,6 +16,7 @@ from fastapi_app.data_sources.schemas import (
     ConnectionTestRead,
     DataSourceList,
     DataSourceRead,
+    DataSourceReplace,
     QueryIn,
     QueryRead,
     SchemaRead,
@@ -89,6 +90,25 @@ def update_source(
     """Change the fields sent; a masked secret ("********") keeps the stored one."""
     updated = data_sources.update(session, runtime.cipher, actor, source, source_in)
     return DataSourceRead.of(updated, runtime.cipher)
+
+
+@router.put("/{source_id}", summary="Replace a data source", responses=errors(401, 403, 404, 409, 413, 422))
+def replace_source(
+    session: SessionDep,
+    runtime: RuntimeDep,
+    source: OwnedDataSource,
+    actor: Writer,
+    source_in: DataSourceReplace,
+) -> DataSourceRead:
+    """Replace every updatable field: name, type, config, description (null clears it) and tags.
+
+    All five are required; PATCH changes only the fields sent. As with PATCH, a masked secret
+    ("********") keeps the stored one.
+    """
+    changes = DataSourceUpdate.model_validate(source_in.model_dump())
+    return DataSourceRead.of(
+        data_sources.update(session, runtime.cipher, actor, source, changes), runtime.cipher
+    )
 
 
 @router.delete(

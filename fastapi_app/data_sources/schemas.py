@@ -11,12 +11,20 @@ from pydantic import BaseModel, Field
 from datalab.connectors.base import QueryResult, SchemaInfo, TestResult
 from datalab.connectors.fields import QueryText
 from datalab.crypto import ConfigCipher
-from datalab.inputs import Input
+from datalab.fields import Description, Tag
+from datalab.inputs import DataSourceCreate, Input
 from datalab.masking import mask_secrets
 from fastapi_app.pagination import Paginated
 from shared_models import DataSource, SourceStatus, SourceType
 
 MAX_QUERY_LIMIT = 100_000
+
+
+class DataSourceReplace(DataSourceCreate):
+    """A whole data source, as PUT replaces it: every updatable field must be sent."""
+
+    description: Description | None
+    tags: list[Tag] = Field(max_length=20)
 
 
 class DataSourceRead(BaseModel):

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared_models import AuthSession, RevokedToken, Role, User
-from tests.helpers import PASSWORD, USER_KEYS, Accounts, audit_entries, bearer, count, error_of
+from tests.helpers import PASSWORD, PROFILE_KEYS, Accounts, audit_entries, bearer, count, error_of
 
 LOGIN = "/api/v1/auth/login"
 REFRESH = "/api/v1/auth/refresh"
@@ -137,7 +137,7 @@ def test_profile_returns_user(client: TestClient, user: User, user_headers: dict
     response = client.get(PROFILE, headers=user_headers)
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == USER_KEYS
+    assert set(body) == PROFILE_KEYS
     assert (body["id"], body["email"], body["role"], body["is_active"]) == (user.id, user.email, "user", True)
 
 
