@@ -23,7 +23,8 @@ from sqlalchemy import create_engine, text
 
 from datalab import migrate
 from datalab.settings import Settings
-from tests.edge_apps import edge_client, edge_settings, free_port
+from fastapi_app.edges.logs import configure_logging
+from tests.edge_apps import edge_app, edge_client, edge_settings, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DATALAB = str(Path(sys.executable).parent / "datalab")
@@ -211,3 +212,14 @@ def test_ready_reports_the_schema_against_the_code(
     assert health.json()["checks"]["schema"]["status"] == status
     expected = 200 if status == "ok" else 503
     assert (ready.status_code, health.status_code) == (expected, expected)
+
+
+def test_production_warns_when_any_host_is_accepted(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with edge_app(settings, env="production", allowed_hosts=["*"]):
+        pass
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    configure_logging(settings)
+    warnings = [line["event"] for line in lines if line.get("level") == "warning"]
+    assert "ALLOWED_HOSTS is '*': any Host header is accepted; list the served names" in warnings
