@@ -116,3 +116,9 @@ def test_a_converted_value_that_breaks_a_rule_names_the_variable_the_operator_se
     assert refused.value.lines == [
         "ACCESS_TOKEN_EXPIRE_MINUTES (read as ACCESS_TTL): Input should be greater than or equal to 60"
     ]
+
+
+def test_first_run_guide_lists_every_older_variable() -> None:
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "first-run.md").read_text()
+    names = [alias.name for alias in ALIASES] + list(RETIRED) + ["POSTGRES_DB", "REDIS_HOST"]
+    assert [name for name in names if f"`{name}`" not in guide] == []
