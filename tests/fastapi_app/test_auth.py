@@ -390,9 +390,10 @@ def test_openapi_lists_auth_routes_with_bearer_scheme(client: TestClient) -> Non
     assert set(paths[REFRESH]) == {"post"}
     assert set(paths[LOGOUT]) == {"post"}
     assert set(paths[PROFILE]) == {"get", "put"}
-    # Sign-in and refresh are public; logout and profile need the bearer token.
+    # Sign-in is public, refresh takes its token in the body or as a bearer token (optional);
+    # logout and profile need the bearer token.
     assert paths[LOGIN]["post"]["security"] == []
-    assert paths[REFRESH]["post"]["security"] == []
+    assert paths[REFRESH]["post"]["security"] == [{}, {"HTTPBearer": []}]
     assert paths[LOGOUT]["post"]["security"] == [{name: []}]
     assert paths[PROFILE]["get"]["security"] == [{name: []}]
     assert "401" in paths[PROFILE]["get"]["responses"]
