@@ -101,11 +101,16 @@ def refresh(
     return _pair(runtime, outcome)
 
 
+def _raw(token: str) -> bytes:
+    return token.encode("utf-8", "surrogatepass")
+
+
 def _refresh_token(request: Request, body: RefreshIn | None) -> str:
     header = request.headers.get("authorization")
     from_header = tokens.bearer_token(header) if header else None
     from_body = body.refresh_token if body else None
-    if from_header and from_body and not hmac.compare_digest(from_header, from_body):
+    # Compared as bytes: compare_digest refuses str with non-ASCII characters (a lone surrogate too).
+    if from_header and from_body and not hmac.compare_digest(_raw(from_header), _raw(from_body)):
         raise TokenError(
             "The refresh tokens in the Authorization header and the body differ",
             status_code=401,

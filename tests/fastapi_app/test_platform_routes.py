@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -148,3 +149,10 @@ def test_new_routes_are_documented(client: TestClient) -> None:
     assert refresh["requestBody"].get("required") is not True
     profile = client.get("/api/v1/openapi.json").json()["components"]["schemas"]["ProfileChange"]
     assert profile["properties"]["avatar_url"]["anyOf"][0]["pattern"].startswith("^https://")
+
+
+def test_refresh_mismatch_with_non_ascii_body_is_401_not_500(client: TestClient, user: User) -> None:
+    tokens = _tokens(client, user)
+    body = json.dumps({"refresh_token": "é-not-a-token"})
+    headers = {**bearer(tokens["refresh_token"]), "Content-Type": "application/json"}
+    error_of(client.post(REFRESH, content=body, headers=headers), 401, "TOKEN_MISMATCH")
