@@ -8,9 +8,11 @@ from typing import Any
 
 import click
 from pydantic import TypeAdapter, ValidationError
+from rich.console import Console
+from rich.progress import Progress
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from datalab import audit, migrate
+from datalab import audit, migrate, startup
 from datalab.crypto import ConfigCipher
 from datalab.db import make_engine, make_sessionmaker
 from datalab.errors import DomainError
@@ -18,12 +20,34 @@ from datalab.fields import Email
 from datalab.passwords import PasswordHasher
 from datalab.services import key_rotation, sessions, users
 from datalab.settings import get_settings
+from datalab.settings_env import SettingsProblems
 from shared_models import Role
+
+SETTINGS_EXIT = 2
+
+
+def refuse(line: str, *, status: int = SETTINGS_EXIT) -> None:
+    """Print one `datalab: ...` line on standard error and exit with `status`."""
+    click.echo(f"datalab: {line}", err=True)
+    sys.exit(status)
+
+
+def report_settings_problems(problems: SettingsProblems) -> None:
+    """Print each settings problem on its own line and exit 2."""
+    for line in problems.lines:
+        click.echo(f"datalab: setting {line}", err=True)
+    sys.exit(SETTINGS_EXIT)
 
 
 @click.group()
+@click.version_option(package_name="datalab", prog_name="datalab")
 def main() -> None:
     """Manage a Datalab installation (settings come from the environment and .env)."""
+    # Read before any command runs, so a bad setting is one line per problem, never a traceback.
+    try:
+        get_settings()
+    except SettingsProblems as problems:
+        report_settings_problems(problems)
 
 
 @main.command("create-user")
@@ -90,15 +114,25 @@ def db() -> None:
 @db.command("upgrade")
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
-    """Migrate up to REVISION (default: head)."""
-    migrate.upgrade(get_settings(), revision)
+    """Migrate up to REVISION (default: head), printing each revision applied."""
+    if migrate.upgrade(get_settings(), revision, report=click.echo) == 0:
+        click.echo(f"already at {revision}; nothing to apply")
 
 
 @db.command("downgrade")
 @click.argument("revision")
-def db_downgrade(revision: str) -> None:
-    """Migrate down to REVISION (`base` removes every table)."""
-    migrate.downgrade(get_settings(), revision)
+@click.option("--yes", is_flag=True, help="Do not ask before reverting more than one revision.")
+def db_downgrade(revision: str, yes: bool) -> None:
+    """Migrate down to REVISION (`base` removes every table), printing each revision reverted."""
+    settings = get_settings()
+    steps = migrate.downgrade_steps(settings, revision)
+    if (revision == "base" or steps > 1) and not yes:
+        question = f"Revert {steps} revisions down to {revision}? Tables and their rows may be dropped."
+        if not sys.stdin.isatty():
+            raise click.ClickException(f"{question} Not confirmed: pass --yes to run without a terminal.")
+        click.confirm(question, abort=True)
+    if migrate.downgrade(settings, revision, report=click.echo) == 0:
+        click.echo(f"already at {revision}; nothing to revert")
 
 
 @db.command("current")
@@ -122,7 +156,8 @@ def purge_tokens() -> None:
 
 # --- connectors (issue 4): rotate-keys goes here.
 @main.command("rotate-keys")
-def rotate_keys() -> None:
+@click.option("--dry-run", is_flag=True, help="Count what would be re-encrypted; change nothing.")
+def rotate_keys(dry_run: bool) -> None:
     """Re-encrypt every stored config under the first of DATA_ENCRYPTION_KEYS, in one transaction.
 
     Afterwards the other keys can be removed. Rows that no configured key opens are listed
@@ -130,15 +165,25 @@ def rotate_keys() -> None:
     """
     settings = get_settings()
     engine = make_engine(settings)
+    cipher = ConfigCipher(settings.security.fernet_keys)
+    # Progress on standard error, drawn only on a terminal; the summary below is always printed.
+    console = Console(stderr=True)
     try:
         with make_sessionmaker(engine)() as session, session.begin():
-            rotation = key_rotation.rotate_configs(session, ConfigCipher(settings.security.fernet_keys))
+            with Progress(console=console, disable=not console.is_terminal, transient=True) as bar:
+                task = bar.add_task("re-encrypting configs", total=key_rotation.count_configs(session))
+                rotation = key_rotation.rotate_configs(
+                    session, cipher, dry_run=dry_run, advance=lambda n: bar.advance(task, n)
+                )
     except (OperationalError, ProgrammingError):
         raise click.ClickException("the database is not ready; run `datalab db upgrade` first") from None
     finally:
         engine.dispose()
+    verb = "would re-encrypt" if dry_run else "re-encrypted"
     for name, done in rotation.rotated.items():
-        click.echo(f"re-encrypted {done} {name} configs under the first key")
+        click.echo(f"{verb} {done} {name} configs under the first key")
+    if dry_run:
+        click.echo("dry run: nothing was changed")
     lost = {name: ids for name, ids in rotation.unreadable.items() if ids}
     for name, ids in lost.items():
         listed = ", ".join(map(str, ids))
@@ -159,14 +204,30 @@ def rotate_keys() -> None:
     type=click.IntRange(1, 64),
     help="Worker processes (default: WEB_CONCURRENCY, else 2).",
 )
-def serve(host: str, port: int, workers: int | None) -> None:
-    """Serve both APIs for production with several worker processes."""
+@click.option("--migrate", "migrate_first", is_flag=True, help="Upgrade the schema first (under a lock).")
+def serve(host: str, port: int, workers: int | None, migrate_first: bool) -> None:
+    """Serve both APIs for production with several worker processes.
+
+    In production the server refuses to start while the database schema is behind the code.
+    """
     # Imported here: the rest of the CLI needs neither the web app nor uvicorn.
     from fastapi_app.edges.serving import serve as run_server  # noqa: PLC0415
 
     settings = get_settings()
-    count = workers or settings.edges.web_concurrency or 2
-    run_server(settings, host=host, port=port, workers=count)
+    workers = workers or settings.edges.web_concurrency or 2
+    refusal = startup.rate_limit_refusal(settings, workers)
+    if refusal:
+        refuse(refusal)
+    if migrate_first:
+        applied = migrate.upgrade(settings, report=lambda line: click.echo(line, err=True))
+        click.echo(f"datalab: schema at head ({applied} revisions applied)", err=True)
+    state = startup.read_schema_state(settings)
+    refusal = startup.schema_refusal(state)
+    if refusal and settings.env == "production":
+        refuse(refusal)
+    if refusal:
+        click.echo(f"datalab: warning: {refusal}", err=True)
+    run_server(settings, host=host, port=port, workers=workers)
 
 
 # --- gateway (issue 14): legacy-serve.

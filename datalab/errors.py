@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
     """Base of every error a service raises on purpose."""
@@ -9,9 +11,11 @@ class DomainError(Exception):
     status_code = 400
     code = "BAD_REQUEST"
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(self, message: str, *, code: str | None = None, details: Any = None) -> None:
         super().__init__(message)
         self.message = message
+        # Machine-readable help for the v1 envelope's `details`; the legacy shape has no place for it.
+        self.details = details
         if code is not None:
             self.code = code
 

@@ -9,6 +9,7 @@ also match before a final newline.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable
@@ -42,6 +43,9 @@ _LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
 EMAIL_PATTERN = rf"^[a-zA-Z0-9.!#$%&'*+/=?^_`{{|}}~-]+@{_LABEL}(?:\.{_LABEL})*$(?!\n)"
 LANGUAGE_PATTERN = r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8}){0,2}$(?!\n)"
 ACTION_PATTERN = r"^[a-z_.]{1,64}$(?!\n)"
+# https, a host, then anything printable and without spaces: what an <img src> can load safely.
+AVATAR_URL_PATTERN = r"^https://[^\s\x00-\x1f\x7f/?#@]+(?:[/?#][^\s\x00-\x1f\x7f]*)?$(?!\n)"
+MAX_PREFERENCES_BYTES = 16 * 1024
 
 
 def text(
@@ -185,6 +189,21 @@ def whole_number(low: int, high: int) -> Any:
     return Annotated[int, Field(ge=low, le=high), BeforeValidator(_integral)]
 
 
+def _preferences(value: dict[str, Any]) -> dict[str, Any]:
+    _check_json(value, depth=0)
+    if len(json.dumps(value, separators=(",", ":")).encode()) > MAX_PREFERENCES_BYTES:
+        raise ValueError(f"must be at most {MAX_PREFERENCES_BYTES} bytes as compact JSON")
+    return value
+
+
+def _preferences_schema() -> dict[str, Any]:
+    return {
+        **_top_config_schema(),
+        "description": f"Any JSON object the client keeps for itself, at most {MAX_PREFERENCES_BYTES} "
+        f"bytes as compact JSON and {MAX_CONFIG_DEPTH} levels deep",
+    }
+
+
 def _lower(value: str) -> str:
     # Stored lower-cased: that is what makes emails unique case-insensitively.
     return value.lower()
@@ -222,3 +241,5 @@ Timezone = Annotated[
     str, AfterValidator(_timezone), WithJsonSchema({"type": "string", "enum": list(timezones())})
 ]
 Config = Annotated[dict[str, Any], AfterValidator(_config), WithJsonSchema(_top_config_schema())]
+AvatarUrl = text(AVATAR_URL_PATTERN, "must be an https URL", min_length=9, max_length=2048)
+Preferences = Annotated[dict[str, Any], AfterValidator(_preferences), WithJsonSchema(_preferences_schema())]

@@ -85,7 +85,19 @@ def allows(session: Session, actor: User, project_id: int | None, action: Action
     return effective_rank(session, actor, project_id) >= ROLE_RANK[action.value]
 
 
+def role_refusal(role: Role) -> Forbidden:
+    """Return the 403 for a caller below `role`, naming the roles that may."""
+    allowed = [r.value for r in Role if ROLE_RANK[r] >= ROLE_RANK[role]]
+    return Forbidden(
+        f"Insufficient permissions: this needs the {role.value} role or higher ({', '.join(allowed)})",
+        details={"required_role": role.value, "allowed_roles": allowed},
+    )
+
+
 def require(session: Session, actor: User, project_id: int | None, action: Action) -> None:
     """Raise Forbidden unless `actor` may do `action` on a resource of `project_id`."""
+    # The global role alone falls short (project owners manage whatever their role): say who may.
+    if action is not Action.MANAGE_PROJECT and not actor.has_role_at_least(action.value):
+        raise role_refusal(action.value)
     if not allows(session, actor, project_id, action):
         raise Forbidden("Insufficient permissions")

@@ -16,7 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from datalab import tokens
-from datalab.errors import Forbidden
+from datalab.permissions import role_refusal
 from datalab.runtime import Runtime
 from datalab.services import sessions
 from fastapi_app.database import AsyncDatabase
@@ -78,7 +78,7 @@ def require_role(role: Role) -> Any:
 
     async def check(user: CurrentUser) -> User:
         if not user.has_role_at_least(role):
-            raise Forbidden("Insufficient permissions")
+            raise role_refusal(role)
         return user
 
     return Depends(check)

@@ -92,7 +92,7 @@ async def _invalid_input(request: Request, exc: InvalidInput) -> JSONResponse:
 
 
 async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
-    return error_response(request, exc.status_code, exc.code, exc.message)
+    return error_response(request, exc.status_code, exc.code, exc.message, details=exc.details)
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

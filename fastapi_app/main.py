@@ -17,12 +17,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import structlog
 from fastapi import FastAPI
 
 from datalab.db import make_engine, make_sessionmaker
 from datalab.mail import build_mailer
 from datalab.runtime import build_runtime
 from datalab.settings import Settings, get_settings
+from datalab.settings_env import environment, startup_warnings
 from datalab.tasks.executors import build_tasks
 from datalab.tasks.observe import TaskCollector
 from fastapi_app import errors
@@ -30,6 +32,7 @@ from fastapi_app.api import PREFIX, allowed_methods, include_routers
 from fastapi_app.database import AsyncDatabase
 from fastapi_app.datasets.upload import ENVELOPE_BYTES, UPLOAD_PATHS
 from fastapi_app.edges.gate import StreamedBodies
+from fastapi_app.edges.index import add_front_routes
 from fastapi_app.edges.install import add_edge_routes, add_middleware
 from fastapi_app.edges.logs import configure_logging
 from fastapi_app.gateway import Gateway, install_gateway
@@ -37,11 +40,17 @@ from fastapi_app.migration import build_migration
 from fastapi_app.mount import legacy_mount
 from legacy_flask import create_app as create_flask_app
 
+log = structlog.get_logger("datalab.settings")
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the whole service from `settings` (read from the environment when omitted)."""
+    from_environment = settings is None
     settings = settings or get_settings()
     configure_logging(settings)
+    if from_environment:
+        for line in startup_warnings(environment()):
+            log.warning(line)
     runtime = build_runtime(settings)
     engine = make_engine(settings)
     flask_app = create_flask_app(settings, runtime, engine)
@@ -72,8 +81,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description="The v1 API. The legacy /api is served by the mounted Flask app.",
         openapi_url=f"{PREFIX}/openapi.json",
-        docs_url=None if settings.env == "production" else "/docs",
+        docs_url=None,  # served from this process by fastapi_app.edges.front, never from a CDN
         redoc_url=None,
+        # A JSON body without Content-Type is read as JSON, as /api does. The CSRF this guards
+        # against needs ambient credentials; v1 takes only bearer tokens, which force a preflight.
+        strict_content_type=False,
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -90,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_edge_routes(app, settings, flask_app)
     app.state.metrics.shared.register(TaskCollector(settings, sessions))
     app.state.gateway = gateway = install_gateway(app, settings)
+    app.state.docs_paths = add_front_routes(app, docs=settings.env != "production")
     app.state.methods_for = allowed_methods(app)
     app.router.routes.append(migration.route)  # legacy routes in state `migrated`, ahead of Flask
     if gateway.legacy is not None:  # LEGACY_UPSTREAM: Flask runs elsewhere, reached over HTTP

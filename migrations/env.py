@@ -24,6 +24,8 @@ def run_migrations(connection: Connection) -> None:
         # SQLite cannot ALTER most things; batch mode recreates tables instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # `datalab db upgrade` prints each step it applies.
+        on_version_apply=config.attributes.get("on_version_apply"),
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, Integer, String, true
+from sqlalchemy import JSON, Boolean, CheckConstraint, Integer, String, text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared_models.base import Base, UTCDateTime, utcnow
@@ -43,6 +44,9 @@ class User(Base):
     organization: Mapped[str | None] = mapped_column(String(100))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     language: Mapped[str] = mapped_column(String(16), default="en")
+    # v1 profile fields (revision 0005); the legacy user object does not show them.
+    avatar_url: Mapped[str | None] = mapped_column(String(2048))
+    preferences: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default=text("'{}'"))
     last_login: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

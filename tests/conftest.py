@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import os
 import sys
+import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 
+import psycopg2
 import pytest
 from cryptography.fernet import Fernet
 from fastapi import FastAPI
@@ -46,6 +48,8 @@ BEYOND_LOOPBACK = ",".join(
         *IPv6Network("::/0").address_exclude(IPv6Network("::1/128")),
     )
 )
+
+PG_ADMIN_URL = os.environ.get("PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 _skipped: list[str] = []
 
@@ -288,3 +292,22 @@ def object_store(request: pytest.FixtureRequest, app: FastAPI) -> Iterator[Objec
         for prefix in (TEMP_PREFIX, FINAL_PREFIX):
             for item in list(store.list(prefix)):
                 store.delete(item.key)
+
+
+@pytest.fixture
+def scratch_postgres_url() -> Iterator[str]:
+    """A brand-new PostgreSQL database, dropped afterwards."""
+    try:
+        admin = psycopg2.connect(PG_ADMIN_URL, connect_timeout=3)
+    except psycopg2.OperationalError as exc:
+        pytest.skip(f"no PostgreSQL server answers at {PG_ADMIN_URL.split('@')[-1]}: {exc}".strip())
+    admin.autocommit = True
+    name = f"datalab_migration_test_{uuid.uuid4().hex[:12]}"
+    with admin.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE {name}")
+    try:
+        yield f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()

@@ -34,6 +34,8 @@ USER_KEYS = {
     "last_login",
     "created_at",
 }
+# The caller's own profile on v1 shows two more (never in the legacy user object).
+PROFILE_KEYS = USER_KEYS | {"avatar_url", "preferences"}
 ISO_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00")
 REVOKED = {"msg": "Token has been revoked"}
 FORBIDDEN = {"msg": "Insufficient permissions"}

@@ -71,14 +71,45 @@ def test_create_user_twice_is_refused(session: Session, cli_env: dict[str, str])
 def test_db_commands_migrate_a_fresh_database(tmp_path: Path, cli_env: dict[str, str]) -> None:
     env = {**cli_env, "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}"}
     runner = CliRunner()
-    assert runner.invoke(main, ["db", "upgrade"], env=env).exit_code == 0
-    current = runner.invoke(main, ["db", "current"], env=env)
+    upgraded = runner.invoke(main, ["db", "upgrade"], env=env)
+    assert upgraded.exit_code == 0
     head = ScriptDirectory("migrations").get_current_head()
+    # Each revision applied is named, the last one reaching the head.
+    assert "Applied base -> 0001: Initial schema" in upgraded.output
+    previous = ScriptDirectory("migrations").get_revision(str(head)).down_revision
+    assert upgraded.output.strip().splitlines()[-1].startswith(f"Applied {previous} -> {head}:")
+    again = runner.invoke(main, ["db", "upgrade"], env=env)
+    assert (again.exit_code, again.output.strip()) == (0, "already at head; nothing to apply")
+    current = runner.invoke(main, ["db", "current"], env=env)
     assert f"{head} (head)" in current.output
-    assert runner.invoke(main, ["db", "downgrade", "base"], env=env).exit_code == 0
+    assert runner.invoke(main, ["db", "downgrade", "base", "--yes"], env=env).exit_code == 0
     assert str(head) not in runner.invoke(main, ["db", "current"], env=env).output
     refused = runner.invoke(
         main, ["create-user", "--email", "x@example.com"], input=ADMIN_PASSWORD + "\n", env=env
     )
     assert refused.exit_code == 1
     assert "run `datalab db upgrade` first" in refused.output
+
+
+@pytest.mark.parametrize("target", ["base", "0002"])
+def test_db_downgrade_of_several_revisions_needs_yes_without_a_terminal(
+    tmp_path: Path, cli_env: dict[str, str], target: str
+) -> None:
+    env = {**cli_env, "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}"}
+    runner = CliRunner()
+    assert runner.invoke(main, ["db", "upgrade"], env=env).exit_code == 0
+    refused = runner.invoke(main, ["db", "downgrade", target], env=env)
+    assert refused.exit_code == 1
+    assert "Not confirmed: pass --yes" in refused.output
+    head = ScriptDirectory("migrations").get_current_head()
+    assert f"{head} (head)" in runner.invoke(main, ["db", "current"], env=env).output  # nothing reverted
+    previous = ScriptDirectory("migrations").get_revision(str(head)).down_revision
+    one = runner.invoke(main, ["db", "downgrade", str(previous)], env=env)  # one revision: no question
+    assert one.exit_code == 0
+    assert one.output.startswith(f"Reverted {head} -> {previous}: ")
+
+
+def test_version_is_printed_without_settings() -> None:
+    result = CliRunner().invoke(main, ["--version"], env={"ENV": "production"})
+    assert result.exit_code == 0
+    assert result.output.startswith("datalab, version ")

@@ -145,3 +145,27 @@ def test_unreadable_config_is_a_clear_409_on_legacy(
     assert [(s["id"], s["config"]) for s in listed] == [(lost_source, None)]
     session.expire_all()
     assert session.get_one(DataSource, lost_source).status == "pending"
+
+
+def test_rotate_keys_dry_run_counts_and_changes_nothing(
+    settings: Settings, session: Session, user: User, cli_env: dict[str, str]
+) -> None:
+    old = ConfigCipher(settings.security.fernet_keys)
+    live = add_source(session, user, old, "live")
+    integration = add_integration(session, user, old)
+    before = (
+        session.get_one(DataSource, live).config_encrypted,
+        session.get_one(Integration, integration).config_encrypted,
+    )
+    keys = ",".join([Fernet.generate_key().decode(), *settings.security.fernet_keys])
+    result = CliRunner().invoke(main, ["rotate-keys", "--dry-run"], env={**cli_env, "ENCRYPTION_KEYS": keys})
+    assert result.exit_code == 0, result.output
+    assert "would re-encrypt 1 data_source configs under the first key" in result.output
+    assert "would re-encrypt 1 integration configs under the first key" in result.output
+    assert "dry run: nothing was changed" in result.output
+    session.expire_all()
+    after = (
+        session.get_one(DataSource, live).config_encrypted,
+        session.get_one(Integration, integration).config_encrypted,
+    )
+    assert after == before

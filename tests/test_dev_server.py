@@ -55,3 +55,6 @@ def test_dev_server_creates_database_and_serves_both_apis(tmp_path: Path) -> Non
         output, _ = server.communicate(timeout=10)
     assert f"http://127.0.0.1:{port}/docs" in output
     assert f"http://127.0.0.1:{port}/api" in output
+    # The folder file sources live in is made on the first start and named in the banner.
+    assert (tmp_path / "var" / "data").is_dir()
+    assert f"data folder  {tmp_path / 'var' / 'data'}" in output

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg2
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -19,7 +15,6 @@ from datalab import migrate
 from datalab.settings import Settings
 from shared_models import Base
 
-PG_ADMIN_URL = os.environ.get("PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 TABLES = {
     "alembic_version",
     "analysis_results",
@@ -77,25 +72,6 @@ def test_models_and_migrations_agree(app: FastAPI) -> None:
 
 def test_upgrade_and_downgrade_on_sqlite(tmp_path: Path) -> None:
     _assert_round_trip(_settings(f"sqlite:///{tmp_path / 'fresh.db'}", tmp_path))
-
-
-@pytest.fixture
-def scratch_postgres_url() -> Iterator[str]:
-    """A brand-new PostgreSQL database, dropped afterwards."""
-    try:
-        admin = psycopg2.connect(PG_ADMIN_URL, connect_timeout=3)
-    except psycopg2.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL server answers at {PG_ADMIN_URL.split('@')[-1]}: {exc}".strip())
-    admin.autocommit = True
-    name = f"datalab_migration_test_{uuid.uuid4().hex[:12]}"
-    with admin.cursor() as cursor:
-        cursor.execute(f"CREATE DATABASE {name}")
-    try:
-        yield f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.close()
 
 
 @pytest.mark.postgres

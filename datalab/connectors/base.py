@@ -94,7 +94,7 @@ class ConnectorError(Exception):
     """A failure a user can act on; `message` is safe to show (no internals, no secrets).
 
     `code` is stable: BAD_CREDENTIALS, UNREACHABLE, TIMEOUT, NO_SUCH_DATABASE,
-    QUERY_REFUSED, QUERY_FAILED, HOST_REFUSED, PATH_REFUSED, RESPONSE_TOO_LARGE, BAD_RESPONSE,
+    QUERY_REFUSED, QUERY_INVALID, QUERY_FAILED, HOST_REFUSED, PATH_REFUSED, RESPONSE_TOO_LARGE, BAD_RESPONSE,
     PRIVILEGED_ACCOUNT.
     """
 

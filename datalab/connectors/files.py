@@ -28,7 +28,10 @@ def resolve_source_file(path: str, limits: Limits) -> Path:
         # strict: a dangling or looping symlink is an error, not a guess.
         real = Path(os.path.realpath(root / relative, strict=True))
     except OSError:
-        raise ConnectorError("NO_SUCH_DATABASE", f"No file {path!r} in the data directory.") from None
+        raise ConnectorError(
+            "NO_SUCH_DATABASE",
+            f"No file {path!r} in the data directory ({root}, the DATA_DIR setting); put the file there.",
+        ) from None
     if not real.is_relative_to(root) or real == root:
         raise _refuse("The path leads outside the data directory.")
     for own in limits.own_files:

@@ -17,6 +17,8 @@ from datalab.connectors.network import check_database, checked_address
 from datalab.connectors.rows import Rows, collect, elapsed_ms, row_cap
 
 _TIMEOUTS = {1969, 3024, 2013}  # MariaDB max_statement_time, MySQL max_execution_time, lost during query
+# The query's own mistakes: no such table, unknown column, syntax, ambiguous column, no such function.
+_INVALID = {1146, 1054, 1064, 1052, 1305}
 
 
 def mysql_error(exc: pymysql.MySQLError) -> ConnectorError:
@@ -35,7 +37,8 @@ def mysql_error(exc: pymysql.MySQLError) -> ConnectorError:
         return ConnectorError("QUERY_REFUSED", "The database refused a write: queries are read-only.")
     if code in (2003, 2006, 2014) or code >= 2000 or isinstance(exc, pymysql.OperationalError) and code == 0:
         return ConnectorError("UNREACHABLE", "The server could not be reached (connection refused or lost).")
-    return ConnectorError("QUERY_FAILED", text.splitlines()[0][:300] if text else "The query failed.")
+    code_name = "QUERY_INVALID" if code in _INVALID else "QUERY_FAILED"
+    return ConnectorError(code_name, text.splitlines()[0][:300] if text else "The query failed.")
 
 
 def _ssl_context(mode: str) -> ssl.SSLContext | None:

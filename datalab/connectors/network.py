@@ -72,11 +72,14 @@ def _own_endpoint_ips(limits: Limits) -> set[tuple[IPAddress, int]]:
     return found
 
 
+DENIED = "in a denied network"
+
+
 def refusal_reason(ip: IPAddress, port: int, limits: Limits) -> str | None:
     """Say why `ip:port` is refused under `limits`, or None when it may be reached."""
     candidates = _embedded(ip)
     if any(c in net for c in candidates for net in _networks(limits.deny_networks)):
-        return "in a denied network"
+        return DENIED
     if any(c in net for c in candidates for net in _networks(limits.allow_networks)):
         return None
     for candidate in candidates:
@@ -134,8 +137,17 @@ def checked_address(host: str, port: int, limits: Limits) -> str:
     for ip in addresses:
         reason = refusal_reason(ip, port, limits)
         if reason:
-            raise ConnectorError("HOST_REFUSED", f"The host {host!r} is refused: it resolves to {reason}.")
+            raise ConnectorError(
+                "HOST_REFUSED", f"The host {host!r} is refused: it resolves to {reason}. {_hint(reason)}"
+            )
     return str(addresses[0])
+
+
+def _hint(reason: str) -> str:
+    # What an operator changes to let it through; a deny entry beats any allow entry.
+    if reason == DENIED:
+        return "An administrator can remove its network from the DATA_SOURCE_DENY_NETWORKS setting."
+    return "An administrator can allow its network with the DATA_SOURCE_ALLOW_NETWORKS setting."
 
 
 def check_database(address: str, port: int, database: str, limits: Limits) -> None:

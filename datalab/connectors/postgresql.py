@@ -49,7 +49,11 @@ def query_error(exc: psycopg2.Error) -> ConnectorError:
     if isinstance(exc, psycopg2.OperationalError | psycopg2.InterfaceError) and exc.pgcode is None:
         return ConnectorError("UNREACHABLE", "The connection to the server was lost.")
     message = getattr(getattr(exc, "diag", None), "message_primary", None) or "The query failed."
-    return ConnectorError("QUERY_FAILED", message.splitlines()[0][:300])
+    # SQLSTATE class 42 (syntax error or access rule violation) is the query's own mistake, but for
+    # 42501 (insufficient privilege), which is the source's permissions.
+    pgcode = exc.pgcode or ""
+    code = "QUERY_INVALID" if pgcode.startswith("42") and pgcode != "42501" else "QUERY_FAILED"
+    return ConnectorError(code, message.splitlines()[0][:300])
 
 
 class PostgresConnector:

@@ -47,6 +47,8 @@ GRACE_S = 5.0
 # outside what sources may reach) is 403, like any refusal no schema can predict; what the source
 # itself answers with an error (the query failed there too) is 502, and no answer in time 504.
 STATUS_OF_CODE = {
+    # The query names a table or column the source lacks, or is not SQL it parses: the caller's to fix.
+    "QUERY_INVALID": 400,
     "QUERY_REFUSED": 403,
     "HOST_REFUSED": 403,
     "PATH_REFUSED": 403,
@@ -295,7 +297,7 @@ def _use(
     source.usage_count = (source.usage_count or 0) + 1
     if failure is None:
         source.status, source.error_message = SourceStatus.CONNECTED.value, None
-    elif failure.code not in ("QUERY_REFUSED", "QUERY_FAILED"):
+    elif failure.code not in ("QUERY_REFUSED", "QUERY_FAILED", "QUERY_INVALID"):
         # The source itself failed; a refused or wrong query says nothing about it.
         source.status, source.error_message = SourceStatus.FAILED.value, failure.message[:1000]
     outcome = {"success": failure is None, "error_code": failure.code if failure else None}

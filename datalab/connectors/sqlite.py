@@ -32,6 +32,10 @@ def _authorizer(
     return sqlite3.SQLITE_DENY
 
 
+# The query's own mistakes, as SQLite words them.
+_INVALID = ("no such table", "no such column", "syntax error", "no such function")
+
+
 def _sqlite_error(exc: sqlite3.Error) -> ConnectorError:
     text = str(exc)
     if "interrupted" in text:
@@ -40,7 +44,12 @@ def _sqlite_error(exc: sqlite3.Error) -> ConnectorError:
         return ConnectorError("QUERY_REFUSED", "The database refused the statement: queries are read-only.")
     if "file is not a database" in text:
         return ConnectorError("NO_SUCH_DATABASE", "The file is not a SQLite database.")
-    return ConnectorError("QUERY_FAILED", text.splitlines()[0][:300] if text else "The query failed.")
+    # The query's own mistakes, as SQLite words them.
+    invalid = any(
+        words in text for words in ("no such table", "no such column", "syntax error", "no such function")
+    )
+    code = "QUERY_INVALID" if invalid else "QUERY_FAILED"
+    return ConnectorError(code, text.splitlines()[0][:300] if text else "The query failed.")
 
 
 def _too_big(exc: sqlite3.Error) -> bool:

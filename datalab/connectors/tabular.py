@@ -47,7 +47,8 @@ def _duckdb_error(exc: duckdb.Error) -> ConnectorError:
         return ConnectorError("QUERY_REFUSED", "The query tried to reach outside the source's data.")
     text = str(exc).split("\n")[0]
     # DuckDB prefixes a category ("Binder Error: ..."); the rest names columns, not paths.
-    return ConnectorError("QUERY_FAILED", text[:300] or "The query failed.")
+    invalid = isinstance(exc, duckdb.CatalogException | duckdb.BinderException | duckdb.ParserException)
+    return ConnectorError("QUERY_INVALID" if invalid else "QUERY_FAILED", text[:300] or "The query failed.")
 
 
 class TabularConnector:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from datalab.crypto import ConfigCipher, ConfigUnreadable
@@ -21,14 +22,30 @@ class Rotation:
     unreadable: dict[str, list[int]] = field(default_factory=dict)
 
 
-def rotate_configs(session: Session, cipher: ConfigCipher) -> Rotation:
+MODELS = (("data_source", DataSource), ("integration", Integration))
+
+
+def count_configs(session: Session) -> int:
+    """Return how many stored configs a rotation walks."""
+    return sum(session.scalar(select(func.count()).select_from(model)) or 0 for _, model in MODELS)
+
+
+def rotate_configs(
+    session: Session,
+    cipher: ConfigCipher,
+    *,
+    dry_run: bool = False,
+    advance: Callable[[int], None] | None = None,
+) -> Rotation:
     """Re-encrypt every data-source and integration config (deleted ones too) under the first key.
 
     Rows are read in batches of BATCH by id; unreadable rows are left as they are. The caller
-    owns the transaction, so the whole rotation commits or none of it does.
+    owns the transaction, so the whole rotation commits or none of it does. With `dry_run`
+    nothing is written: the counts say what a real run would do. `advance(n)` is called as
+    each batch of n rows is done.
     """
     rotation = Rotation()
-    for name, model in (("data_source", DataSource), ("integration", Integration)):
+    for name, model in MODELS:
         rotated, unreadable, last_id = 0, [], 0
         while True:
             rows = session.execute(
@@ -45,14 +62,18 @@ def rotate_configs(session: Session, cipher: ConfigCipher) -> Rotation:
                 except ConfigUnreadable:
                     unreadable.append(row_id)
                     continue
+                rotated += 1
+                if dry_run:
+                    continue
                 # updated_at is set to itself: a new ciphertext is not a change of the source.
                 session.execute(
                     update(model)
                     .where(model.id == row_id)
                     .values(config_encrypted=new_token, updated_at=model.updated_at)
                 )
-                rotated += 1
             last_id = rows[-1][0]
+            if advance is not None:
+                advance(len(rows))
         rotation.rotated[name] = rotated
         rotation.unreadable[name] = unreadable
     return rotation

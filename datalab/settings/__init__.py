@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any, Literal, Self
 
 from cryptography.fernet import Fernet
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 from sqlalchemy.engine import make_url
 
 from datalab.settings.groups import (
@@ -30,11 +30,15 @@ from datalab.settings.groups import (
 )
 from datalab.settings.sources import FlatVariables, fold, groups
 from datalab.settings.types import CommaList, NetworkList
+from datalab.settings_env import (
+    SettingsProblems,
+    alias_values,
+    environment,
+    problem_lines,
+    settings_error_lines,
+)
 
-__all__ = ["CommaList", "NetworkList", "Settings", "get_settings"]
-
-PLACEHOLDER_MARKERS = ("change-me", "changeme", "placeholder", "secret-key", "example")
-MIN_SECRET_BYTES = 32
+__all__ = ["CommaList", "NetworkList", "Settings", "SettingsProblems", "get_settings", "load_settings"]
 
 
 class Settings(BaseSettings):
@@ -86,18 +90,17 @@ class Settings(BaseSettings):
         unknown = sorted(key for key in folded if key not in cls.model_fields)
         if unknown:
             raise ValueError(f"no such setting: {', '.join(name.upper() for name in unknown)}")
+        # Production's rules are checked field by field inside the parts, so all are reported at once.
+        production = folded.get("env") == "production"
+        for part in ("database", "security"):
+            group = folded.setdefault(part, {})
+            if isinstance(group, dict):
+                folded[part] = {**group, "production": production}
         return folded
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
-        if self.edges.log_format is None:
-            self.edges.log_format = "json" if self.env == "production" else "console"
-        if self.env == "production":
-            _require_strong(self.security.jwt_secret_key, "JWT_SECRET_KEY")
-            _require_strong(self.security.encryption_keys, "DATA_ENCRYPTION_KEYS")
-            if not self.database.database_url:
-                raise ValueError("DATABASE_URL must be set when ENV=production")
-        else:
+        if self.env != "production":
             self._fill_development_defaults()
         self.connectors.data_dir = (self.connectors.data_dir or self.var_dir / "data").resolve()
         return self
@@ -132,6 +135,11 @@ class Settings(BaseSettings):
         return self.model_validate({**self.flat(), **update})
 
     @property
+    def logs_as_json(self) -> bool:
+        """Tell whether log lines are JSON objects (production's default) or console text."""
+        return (self.edges.log_format or ("json" if self.env == "production" else "console")) == "json"
+
+    @property
     def source_data_dir(self) -> Path:
         """Return the folder file data sources live in (the jail of their `path`)."""
         assert self.connectors.data_dir is not None, "filled in by the validator"
@@ -163,14 +171,6 @@ def _absolute_sqlite(url: str) -> str:
     return parsed.set(database=str(Path(parsed.database).resolve())).render_as_string(hide_password=False)
 
 
-def _require_strong(value: SecretStr | None, name: str) -> None:
-    text = value.get_secret_value() if value else ""
-    if len(text.encode()) < MIN_SECRET_BYTES:
-        raise ValueError(f"{name} must be set to at least {MIN_SECRET_BYTES} bytes when ENV=production")
-    if any(marker in text.lower() for marker in PLACEHOLDER_MARKERS):
-        raise ValueError(f"{name} looks like a placeholder; generate a random one")
-
-
 def _kept_secret(path: Path, generate: Callable[[], str]) -> str:
     if path.exists():
         return path.read_text().strip()
@@ -181,7 +181,25 @@ def _kept_secret(path: Path, generate: Callable[[], str]) -> str:
     return value
 
 
+def load_settings(env_file: Path | None = Path(".env")) -> Settings:
+    """Read the settings from the environment and `env_file`, older variable names included.
+
+    Raise SettingsProblems naming every problem, one line each, and never a value: the
+    validation error is not chained, so no traceback can show pydantic's `input_value`.
+    """
+    values, origin = alias_values(environment(env_file))
+    problems: list[str]
+    try:
+        given: dict[str, Any] = {name.lower(): value for name, value in values.items()}
+        return Settings(_env_file=env_file, **given)
+    except ValidationError as exc:
+        problems = problem_lines(exc, origin)
+    except SettingsError as exc:
+        problems = settings_error_lines(exc)
+    raise SettingsProblems(problems)
+
+
 @lru_cache
 def get_settings() -> Settings:
-    """Read the settings once per process."""
-    return Settings()
+    """Read the settings once per process; raise SettingsProblems when they are not usable."""
+    return load_settings()

@@ -6,9 +6,35 @@ from pathlib import Path
 from typing import Literal
 
 from limits import parse_many
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from datalab.settings.types import CommaList, NetworkList
+from datalab.settings.types import CommaList, JsonObject, NetworkList
+
+# The driver each database's bare URL scheme means here: the one the project installs.
+DRIVER_OF_SCHEME = {"postgresql": "postgresql+psycopg2", "postgres": "postgresql+psycopg2"}
+
+
+PLACEHOLDER_MARKERS = ("change-me", "changeme", "placeholder", "secret-key", "example")
+MIN_SECRET_BYTES = 32
+
+
+def weakness(value: SecretStr | None, name: str) -> str | None:
+    """Say why a production secret is too weak, naming its variable and never its value; None if strong."""
+    text = value.get_secret_value() if value else ""
+    if len(text.encode()) < MIN_SECRET_BYTES:
+        return f"{name} must be set to at least {MIN_SECRET_BYTES} bytes when ENV=production"
+    if any(marker in text.lower() for marker in PLACEHOLDER_MARKERS):
+        return f"{name} looks like a placeholder; generate a random one"
+    return None
 
 
 class Group(BaseModel):
@@ -20,8 +46,11 @@ class Group(BaseModel):
 class DatabaseSettings(Group):
     """The application database."""
 
+    # Set from ENV by Settings, not read from a variable: which rules apply to the fields below.
+    production: bool = Field(False, exclude=True)
     database_url: str = Field(
         "",
+        validate_default=True,
         description="SQLAlchemy URL; postgresql:// and postgres:// use psycopg2. "
         "Default in development: sqlite:///<VAR_DIR>/datalab.db.",
         examples=["postgresql+psycopg2://postgres@127.0.0.1:5432/datalab"],
@@ -41,12 +70,27 @@ class DatabaseSettings(Group):
         10, ge=0, le=200, description="Connections the async engine may open beyond its pool under load."
     )
 
+    @field_validator("database_url")
+    @classmethod
+    def _installed_driver(cls, value: str, info: ValidationInfo) -> str:
+        if not value:
+            if info.data.get("production"):
+                raise ValueError("DATABASE_URL must be set when ENV=production")
+            return value  # filled in for development by Settings
+        scheme, separator, rest = value.partition("://")
+        if not separator:
+            raise ValueError("must be a URL such as postgresql://user@host/db")
+        return f"{DRIVER_OF_SCHEME.get(scheme, scheme)}://{rest}"
+
 
 class SecuritySettings(Group):
     """Tokens, passwords and the keys that encrypt stored configs."""
 
+    # Set from ENV by Settings, not read from a variable: production requires strong secrets.
+    production: bool = Field(False, exclude=True)
     jwt_secret_key: SecretStr | None = Field(
         None,
+        validate_default=True,
         description="HS256 secret shared by /api and /api/v1, at least 32 bytes in production. "
         "Default in development: generated once and kept in <VAR_DIR>/jwt_secret. "
         'Make one with: python -c "import secrets; print(secrets.token_urlsafe(48))"',
@@ -54,11 +98,15 @@ class SecuritySettings(Group):
     # DATA_ENCRYPTION_KEYS is the documented name; ENCRYPTION_KEYS stays accepted for existing installs.
     encryption_keys: SecretStr | None = Field(
         None,
+        validate_default=True,
         validation_alias=AliasChoices("data_encryption_keys", "encryption_keys"),
         description="Fernet keys that encrypt stored data-source and integration configs, comma-separated, "
         "newest first: the first encrypts, all decrypt. To rotate, put a new key first, run "
         "`uv run datalab rotate-keys`, then drop the old keys. Default in development: generated once "
         "and kept in <VAR_DIR>/encryption_key.",
+    )
+    jwt_algorithm: Literal["HS256"] = Field(
+        "HS256", description="Token signing algorithm; only HS256, checked so older configs fail loudly."
     )
     access_ttl: int = Field(900, ge=60, le=86_400, description="Access token lifetime, in seconds.")
     refresh_ttl: int = Field(
@@ -79,6 +127,17 @@ class SecuritySettings(Group):
         "http://127.0.0.1:8000/reset-password?token={token}",
         description="Link mailed for a password reset; {token} is replaced by the token.",
     )
+
+    # Field validators, not one model validator, so every weak secret is reported with the rest.
+    @field_validator("jwt_secret_key", "encryption_keys")
+    @classmethod
+    def _strong_in_production(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if info.data.get("production"):
+            name = "JWT_SECRET_KEY" if info.field_name == "jwt_secret_key" else "DATA_ENCRYPTION_KEYS"
+            problem = weakness(value, name)
+            if problem:
+                raise ValueError(problem)
+        return value
 
     @property
     def jwt_secret(self) -> str:
@@ -228,6 +287,11 @@ class EdgeSettings(Group):
         description="Sign-in attempts on one account from all addresses together (each address alone "
         "is held to RATE_LIMIT_LOGIN); far above it, so failures elsewhere do not lock the owner out.",
     )
+    rate_limit_storage: Literal["redis", "memory"] | None = Field(
+        None,
+        description="Where rate-limit counters live; default redis when REDIS_URL is set, else memory. "
+        "`memory` with several production workers must be chosen on purpose.",
+    )
     redis_url: str | None = Field(
         None, description="Redis for counters shared by every worker; without it each process counts alone."
     )
@@ -247,7 +311,10 @@ class EdgeSettings(Group):
     )
     @classmethod
     def _valid_limit(cls, value: str) -> str:
-        parse_many(value)
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError("must be N/second|minute|hour|day, several separated by ';'") from None
         return value
 
     @model_validator(mode="after")
@@ -255,18 +322,16 @@ class EdgeSettings(Group):
         # A wildcard origin with credentials lets any site act with the user's cookies.
         if self.cors_allow_credentials and "*" in self.cors_origins:
             raise ValueError("CORS_ORIGINS may not contain '*' when CORS_ALLOW_CREDENTIALS is true")
+        if self.rate_limit_storage == "redis" and not self.redis_url:
+            raise ValueError("RATE_LIMIT_STORAGE=redis needs REDIS_URL")
         return self
 
-    @property
-    def logs_as_json(self) -> bool:
-        """Tell whether log lines are JSON objects (production's default) or console text."""
-        return self.log_format == "json"
 
 
 class MigrationSettings(Group):
     """Route migration: the registry, shadow mode and the report's counters."""
 
-    route_states: dict[str, str] = Field(
+    route_states: JsonObject = Field(
         {},
         description="JSON object from route name to legacy | shadow | migrated; overrides the registry file.",
         examples=['{"GET /api/users/me": "migrated"}'],

@@ -26,7 +26,8 @@ def groups(settings_cls: type[BaseModel]) -> Iterator[tuple[str | None, str, Fie
     for name, field in settings_cls.model_fields.items():
         if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
             for leaf, info in field.annotation.model_fields.items():
-                yield name, leaf, info
+                if not info.exclude:  # set by Settings itself, never from a variable
+                    yield name, leaf, info
         else:
             yield None, name, field
 

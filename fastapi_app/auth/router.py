@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Request, Response, status
@@ -10,12 +11,13 @@ from sqlalchemy.orm import Session
 
 from datalab import tokens
 from datalab.errors import Forbidden, TokenError
-from datalab.inputs import LoginIn, ProfileUpdate, RegisterIn
+from datalab.inputs import LoginIn, RegisterIn
 from datalab.mail import Mailer
 from datalab.services import password_resets, sessions, users
 from fastapi_app.auth.schemas import (
     ChangePasswordIn,
     MessageRead,
+    ProfileChange,
     RefreshIn,
     ResetConfirmIn,
     ResetRequestIn,
@@ -24,10 +26,12 @@ from fastapi_app.auth.schemas import (
 from fastapi_app.dependencies import AccessClaims, CurrentLogin, CurrentUser, RuntimeDep, SessionDep
 from fastapi_app.errors import error_response
 from fastapi_app.responses import AUTH_ERRORS, errors
-from fastapi_app.users.schemas import UserRead
+from fastapi_app.users.schemas import ProfileRead, UserRead
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 PUBLIC: dict[str, Any] = {"security": []}
+# The refresh token may come as a bearer token instead of in the body: either, or none declared.
+REFRESH_SECURITY: dict[str, Any] = {"security": [{}, {"HTTPBearer": []}]}
 RESET_REQUESTED = "If that email belongs to an account, a reset link is on its way."
 
 
@@ -85,13 +89,17 @@ async def login(
     summary="Exchange a refresh token for a new token pair",
     response_model=TokenPairRead,
     responses=errors(401, 413, 422),
-    openapi_extra=PUBLIC,
+    openapi_extra=REFRESH_SECURITY,
 )
 async def refresh(
-    body: RefreshIn, request: Request, session: SessionDep, runtime: RuntimeDep
+    request: Request, session: SessionDep, runtime: RuntimeDep, body: RefreshIn | None = None
 ) -> TokenPairRead | JSONResponse:
-    """Rotate: the presented refresh token is retired; presenting it again ends its session."""
-    claims = tokens.decode_token(runtime.settings, body.refresh_token, expected="refresh")
+    """Rotate: the presented refresh token is retired; presenting it again ends its session.
+
+    Send the refresh token in the body (`refresh_token`) or as `Authorization: Bearer <refresh
+    token>`. Sent both ways, the two must be the same token, or the answer is 401 TOKEN_MISMATCH.
+    """
+    claims = tokens.decode_token(runtime.settings, _refresh_token(request, body), expected="refresh")
 
     def answer(db: Session) -> sessions.TokenPair | TokenError:
         found = sessions.resolve_refresh(db, claims)
@@ -104,6 +112,31 @@ async def refresh(
         # Returned, not raised, so a reuse's revocation and audit entry are committed.
         return error_response(request, 401, outcome.code, outcome.message)
     return _pair(runtime, outcome)
+
+
+def _raw(token: str) -> bytes:
+    return token.encode("utf-8", "surrogatepass")
+
+
+def _refresh_token(request: Request, body: RefreshIn | None) -> str:
+    header = request.headers.get("authorization")
+    from_header = tokens.bearer_token(header) if header else None
+    from_body = body.refresh_token if body else None
+    # Compared as bytes: compare_digest refuses str with non-ASCII characters (a lone surrogate too).
+    if from_header and from_body and not hmac.compare_digest(_raw(from_header), _raw(from_body)):
+        raise TokenError(
+            "The refresh tokens in the Authorization header and the body differ",
+            status_code=401,
+            code="TOKEN_MISMATCH",
+        )
+    token = from_header or from_body
+    if not token:
+        raise TokenError(
+            "Missing refresh token: send it in the body or as 'Authorization: Bearer <token>'",
+            status_code=401,
+            code="TOKEN_MISSING",
+        )
+    return token
 
 
 @router.post(
@@ -120,17 +153,27 @@ async def logout(session: SessionDep, login: CurrentLogin, claims: AccessClaims)
 
 
 @router.get("/profile", summary="Return the caller's profile", responses=errors(*AUTH_ERRORS))
-async def profile(user: CurrentUser) -> UserRead:
+async def profile(user: CurrentUser) -> ProfileRead:
     """Return the signed-in user's profile, read from the database."""
-    return UserRead.model_validate(user)
+    return ProfileRead.model_validate(user)
+
+
+@router.get(
+    "/me", summary="Return the caller's profile (the same as GET /profile)", responses=errors(*AUTH_ERRORS)
+)
+async def me(user: CurrentUser) -> ProfileRead:
+    """Return the signed-in user's profile, read from the database; the platform's name for GET /profile."""
+    return ProfileRead.model_validate(user)
 
 
 @router.put("/profile", summary="Change the caller's profile", responses=errors(*AUTH_ERRORS))
-async def update_profile(session: SessionDep, user: CurrentUser, changes: ProfileUpdate) -> UserRead:
-    """Change name, department, organization, time zone or language; nothing else."""
+async def update_profile(session: SessionDep, user: CurrentUser, changes: ProfileChange) -> ProfileRead:
+    """Change name, department, organization, time zone, language, avatar or preferences; nothing else."""
 
-    def answer(db: Session) -> UserRead:
-        return UserRead.model_validate(users.update_profile(db, user, changes.model_dump(exclude_unset=True)))
+    def answer(db: Session) -> ProfileRead:
+        return ProfileRead.model_validate(
+            users.update_profile(db, user, changes.model_dump(exclude_unset=True))
+        )
 
     return await session.run_sync(answer)
 

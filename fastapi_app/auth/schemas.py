@@ -6,7 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from datalab.fields import LoginEmail, LoginPassword, NewPassword
+from datalab.fields import AvatarUrl, LoginEmail, LoginPassword, NewPassword, Preferences
+from datalab.inputs import ProfileUpdate
 
 
 class Body(BaseModel):
@@ -28,6 +29,17 @@ class RefreshIn(Body):
     """A refresh token to exchange for a new pair."""
 
     refresh_token: str = Field(min_length=1, max_length=4096)
+
+
+class ProfileChange(ProfileUpdate):
+    """The profile fields a user may change through v1: the legacy ones, an avatar and preferences.
+
+    The legacy PUT /api/users/me keeps refusing the two new keys; its contract is frozen.
+    """
+
+    avatar_url: AvatarUrl | None = None
+    # Not nullable: an empty object clears them. Defaults are never applied (exclude_unset).
+    preferences: Preferences = Field(default_factory=dict)
 
 
 class ChangePasswordIn(Body):

@@ -19,6 +19,7 @@ from fastapi_app.data_sources.schemas import (
     DataSourceCreateV1,
     DataSourceList,
     DataSourceRead,
+    DataSourceReplace,
     QueryIn,
     QueryRead,
     SchemaRead,
@@ -32,9 +33,10 @@ from shared_models import Role, SourceStatus, SourceType, User
 router = APIRouter(prefix="/data-sources", tags=["data sources"])
 Writer = Annotated[User, require_role(Role.USER)]
 Analyst = Annotated[User, require_role(Role.ANALYST)]
-# Connector failures: 403 for a refused query, host or path, 502 when the source answers with
-# an error, 504 when it does not answer in time, 503 when every connector thread is busy.
-SOURCE_ERRORS = (401, 403, 404, 409, 413, 422, 502, 503, 504)
+# Connector failures: 400 QUERY_INVALID for a query naming what the source lacks (or not parsing),
+# 403 for a refused query, host or path, 502 when the source answers with another error, 504
+# when it does not answer in time, 503 when every connector thread is busy.
+SOURCE_ERRORS = (400, 401, 403, 404, 409, 413, 422, 502, 503, 504)
 
 
 @router.get("", summary="List data sources", responses=errors(401, 403, 404, 422))
@@ -116,6 +118,28 @@ async def update_source(
         updated = data_sources.update(
             db, runtime.cipher, actor, source, source_in, quota=runtime.source_quota
         )
+        return DataSourceRead.of(updated, runtime.cipher)
+
+    return await session.run_sync(answer)
+
+
+@router.put("/{source_id}", summary="Replace a data source", responses=errors(401, 403, 404, 409, 413, 422))
+async def replace_source(
+    session: SessionDep,
+    runtime: RuntimeDep,
+    source: OwnedDataSource,
+    actor: Writer,
+    source_in: DataSourceReplace,
+) -> DataSourceRead:
+    """Replace every updatable field: name, type, config, description (null clears it) and tags.
+
+    All five are required; PATCH changes only the fields sent. As with PATCH, a masked secret
+    ("********") keeps the stored one.
+    """
+    changes = DataSourceUpdate.model_validate(source_in.model_dump())
+
+    def answer(db: Session) -> DataSourceRead:
+        updated = data_sources.update(db, runtime.cipher, actor, source, changes, quota=runtime.source_quota)
         return DataSourceRead.of(updated, runtime.cipher)
 
     return await session.run_sync(answer)

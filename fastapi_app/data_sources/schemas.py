@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from datalab.connectors.base import QueryResult, SchemaInfo, TestResult
 from datalab.connectors.fields import QueryLimit, QueryText
 from datalab.crypto import ConfigCipher
+from datalab.fields import Description, Tag
 from datalab.inputs import DataSourceCreate, Input
 from datalab.masking import mask_secrets
 from datalab.services.pages import MAX_ID
@@ -22,6 +23,13 @@ class DataSourceCreateV1(DataSourceCreate):
     """A new data source, personal or (with `project_id`) shared in a project the caller edits."""
 
     project_id: int | None = Field(None, ge=1, le=MAX_ID)
+
+
+class DataSourceReplace(DataSourceCreate):
+    """A whole data source, as PUT replaces it: every updatable field must be sent."""
+
+    description: Description | None
+    tags: list[Tag] = Field(max_length=20)
 
 
 class DataSourceRead(BaseModel):

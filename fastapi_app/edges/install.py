@@ -48,7 +48,7 @@ def add_middleware(app: FastAPI, settings: Settings, migration: Migration, strea
     already capped); the migration counters and shadow calls innermost.
     """
     edges = settings.edges
-    docs = tuple(p for p in (app.docs_url, app.swagger_ui_oauth2_redirect_url) if p)
+    docs: tuple[str, ...] = getattr(app.state, "docs_paths", ())
     layers: list[tuple[Any, dict[str, Any]]] = [
         (
             FrontMiddleware,

@@ -71,7 +71,7 @@ def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
     )
     renderer: Any = (
         structlog.processors.JSONRenderer()
-        if settings.edges.logs_as_json
+        if settings.logs_as_json
         else structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)
     )
     formatter = structlog.stdlib.ProcessorFormatter(

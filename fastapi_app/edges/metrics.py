@@ -9,6 +9,7 @@ values there and `/metrics` sums them.
 from __future__ import annotations
 
 import hmac
+import json
 import os
 from collections.abc import Callable
 from ipaddress import ip_address, ip_network
@@ -123,16 +124,24 @@ class MetricsAccess:
         return any(address in network for network in self.networks)
 
 
+REFUSED = json.dumps(
+    {
+        "msg": "Forbidden: /metrics needs Authorization: Bearer <the METRICS_TOKEN setting>, "
+        "or a client address in the METRICS_ALLOW setting"
+    }
+).encode()
+
+
 def metrics_endpoint(metrics: HttpMetrics, access: MetricsAccess) -> Callable[[Request], Response]:
-    """Return the /metrics view: the exposition for allowed callers, 404 for everyone else."""
+    """Return the /metrics view: the exposition for allowed callers, 403 naming the settings otherwise."""
 
     def view(request: Request) -> Response:
         info = current_route()
         if info is not None:
             info.template = "/metrics"  # plain Starlette routes are not named in the scope
-        # 404 as Flask answers unknown paths: to the public there is nothing here.
+        # 403 naming the settings (never their values): a newcomer's scraper learns what to set.
         if not access.allows(request):
-            return Response(b'{"msg": "Not found"}', status_code=404, media_type="application/json")
+            return Response(REFUSED, status_code=403, media_type="application/json")
         return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     return view

@@ -58,8 +58,9 @@ class RateLimiter:
     """The limits of the settings over one storage."""
 
     def __init__(self, settings: Settings) -> None:
-        self.shared = settings.edges.redis_url is not None
-        self.storage = storage_from_string(settings.edges.redis_url or "memory://")
+        redis_url = None if settings.edges.rate_limit_storage == "memory" else settings.edges.redis_url
+        self.shared = redis_url is not None
+        self.storage = storage_from_string(redis_url or "memory://")
         self.strategy = MovingWindowRateLimiter(self.storage)
         self.default = tuple(parse_many(settings.edges.rate_limit_default))
         self.actions = {

@@ -17,6 +17,7 @@ from datalab.settings import Settings
 from fastapi_app.edges.logs import configure_logging
 
 APP = "fastapi_app.asgi:app"
+WORKER_HEALTHCHECK_S = 30
 
 
 def reset_metrics_folder(folder: Path | None) -> None:
@@ -52,4 +53,8 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
         proxy_headers=False,  # the client address is decided once, from TRUSTED_PROXIES
         server_header=False,
         timeout_graceful_shutdown=30,
+        # uvicorn kills a worker that does not answer its ping within this many seconds, and
+        # starts another: on a busy host the default 5 s killed every worker while it was still
+        # importing the app, in a silent loop.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,6 +28,13 @@ class UserRead(BaseModel):
     language: str
     last_login: datetime | None
     created_at: datetime
+
+
+class ProfileRead(UserRead):
+    """The caller's own profile: a user, with the avatar and the preferences the client keeps."""
+
+    avatar_url: str | None
+    preferences: dict[str, Any]
 
 
 class UserList(Paginated[UserRead]):

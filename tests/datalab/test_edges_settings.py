@@ -27,9 +27,9 @@ def test_lists_are_read_comma_separated(monkeypatch: pytest.MonkeyPatch, tmp_pat
     ("values", "message"),
     [
         ({"cors_origins": "*", "cors_allow_credentials": True}, "CORS_ORIGINS may not contain"),
-        ({"trusted_proxies": "10.0.0.0/33"}, "must be a network in CIDR form"),
-        ({"metrics_allow": "localhost"}, "must be a network in CIDR form"),
-        ({"rate_limit_login": "ten per minute"}, "ten per minute"),
+        ({"trusted_proxies": "10.0.0.0/33"}, "entry 1 is not an IP address or a network in CIDR form"),
+        ({"metrics_allow": "10.0.0.1, localhost"}, "entry 2 is not an IP address or a network"),
+        ({"rate_limit_login": "ten per minute"}, "must be N/second|minute|hour|day"),
         ({"hsts_seconds": -1}, "greater than or equal to 0"),
     ],
 )
@@ -48,6 +48,6 @@ def test_log_format_defaults_by_environment(tmp_path: Path, env: str, json_logs:
         "database_url": "sqlite:///x.db",
     }
     settings = Settings(_env_file=None, var_dir=tmp_path, env=env, **secrets)
-    assert settings.edges.logs_as_json is json_logs
+    assert settings.logs_as_json is json_logs
     console = Settings(_env_file=None, var_dir=tmp_path, env=env, log_format="console", **secrets)
-    assert console.edges.logs_as_json is False
+    assert console.logs_as_json is False

@@ -31,7 +31,17 @@ from datalab.mail import LogMailer, Mail, Mailer, SmtpMailer, build_mailer
 from datalab.passwords import POLICY
 from datalab.settings import Settings
 from shared_models import AuditLog, AuthSession, PasswordResetToken, Role, User
-from tests.helpers import PASSWORD, USER_KEYS, Accounts, audit_entries, bearer, count, error_of, fields_of
+from tests.helpers import (
+    PASSWORD,
+    PROFILE_KEYS,
+    USER_KEYS,
+    Accounts,
+    audit_entries,
+    bearer,
+    count,
+    error_of,
+    fields_of,
+)
 
 REGISTER = "/api/v1/auth/register"
 LOGIN = "/api/v1/auth/login"
@@ -264,7 +274,7 @@ def test_update_profile_200(
     response = client.put(PROFILE, headers=user_headers, json=PROFILE_CHANGES)
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) == USER_KEYS
+    assert set(body) == PROFILE_KEYS
     assert {key: body[key] for key in PROFILE_CHANGES} == PROFILE_CHANGES
     assert (body["id"], body["email"], body["role"]) == (user.id, "user@example.com", "user")
     read_back = client.get(PROFILE, headers=user_headers).json()

@@ -70,7 +70,7 @@ def test_list_audit_logs_non_admin_403(
     headers = request.getfixturevalue(headers_fixture)
     error = error_of(client.get(URL, headers=headers), 403, "FORBIDDEN")
     assert error["type"] == "permission_error"
-    assert error["message"] == "Insufficient permissions"
+    assert error["message"].startswith("Insufficient permissions: this needs the admin role")
 
 
 # --- contract -------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared_models import AuthSession, RevokedToken, Role, User
-from tests.helpers import PASSWORD, USER_KEYS, Accounts, audit_entries, bearer, count, error_of
+from tests.helpers import PASSWORD, PROFILE_KEYS, Accounts, audit_entries, bearer, count, error_of
 
 LOGIN = "/api/v1/auth/login"
 REFRESH = "/api/v1/auth/refresh"
@@ -137,7 +137,7 @@ def test_profile_returns_user(client: TestClient, user: User, user_headers: dict
     response = client.get(PROFILE, headers=user_headers)
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == USER_KEYS
+    assert set(body) == PROFILE_KEYS
     assert (body["id"], body["email"], body["role"], body["is_active"]) == (user.id, user.email, "user", True)
 
 
@@ -390,9 +390,10 @@ def test_openapi_lists_auth_routes_with_bearer_scheme(client: TestClient) -> Non
     assert set(paths[REFRESH]) == {"post"}
     assert set(paths[LOGOUT]) == {"post"}
     assert set(paths[PROFILE]) == {"get", "put"}
-    # Sign-in and refresh are public; logout and profile need the bearer token.
+    # Sign-in is public, refresh takes its token in the body or as a bearer token (optional);
+    # logout and profile need the bearer token.
     assert paths[LOGIN]["post"]["security"] == []
-    assert paths[REFRESH]["post"]["security"] == []
+    assert paths[REFRESH]["post"]["security"] == [{}, {"HTTPBearer": []}]
     assert paths[LOGOUT]["post"]["security"] == [{name: []}]
     assert paths[PROFILE]["get"]["security"] == [{name: []}]
     assert "401" in paths[PROFILE]["get"]["responses"]

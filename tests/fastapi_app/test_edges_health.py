@@ -18,8 +18,8 @@ DEAD_DATABASE = "postgresql+psycopg2://postgres@127.0.0.1:1/nothing"
 
 
 @pytest.fixture
-def edge(settings: Settings) -> Iterator[TestClient]:
-    """A client of a fresh app."""
+def edge(settings: Settings, migrated: None) -> Iterator[TestClient]:
+    """A client of a fresh app on the migrated test database."""
     with edge_client(settings) as client:
         yield client
 
@@ -40,6 +40,7 @@ def test_live_and_ready(edge: TestClient) -> None:
     ready = edge.get("/health/ready")
     assert ready.status_code == 200
     assert ready.json()["checks"]["database"]["status"] == "ok"
+    assert ready.json()["checks"]["schema"]["status"] == "ok"
 
 
 def test_contract_health_routes_unchanged(edge: TestClient) -> None:
@@ -66,6 +67,7 @@ def test_ready_and_health_are_503_while_the_database_is_down(dead: TestClient) -
         "status": "unavailable",
         "checks": {
             "database": {"status": "down", "error": "OperationalError"},
+            "schema": {"status": "unknown"},
             "broker": {"status": "not_configured", "executor": "local"},
         },
     }

@@ -85,15 +85,19 @@ def test_in_flight_and_pool_gauges(observed: TestClient) -> None:
 )
 def test_metrics_hidden_without_the_token(observed: TestClient, headers: dict[str, str]) -> None:
     response = observed.get("/metrics", headers=headers)
-    assert (response.status_code, response.json()) == (404, {"msg": "Not found"})
+    assert response.status_code == 403
+    message = response.json()["msg"]
+    assert "METRICS_TOKEN" in message
+    assert "METRICS_ALLOW" in message
+    assert TOKEN not in message
 
 
 def test_metrics_served_to_allowed_addresses_only(settings: Settings) -> None:
     with edge_app(settings, metrics_allow=["10.0.0.0/8", "::1/128"]) as app:
         assert client_for(app, "10.20.30.40").get("/metrics").status_code == 200
-        assert client_for(app, "203.0.113.9").get("/metrics").status_code == 404
+        assert client_for(app, "203.0.113.9").get("/metrics").status_code == 403
 
 
 def test_metrics_off_when_nothing_is_configured(settings: Settings) -> None:
     with edge_client(settings, client=("127.0.0.1", 5000)) as client:
-        assert client.get("/metrics").status_code == 404
+        assert client.get("/metrics").status_code == 403

@@ -106,7 +106,7 @@ def test_users_non_admin_403(
     path = path.replace("/1", f"/{other.id}")
     error = error_of(client.request(method, path, json=body, headers=headers), 403, "FORBIDDEN")
     assert error["type"] == "permission_error"
-    assert error["message"] == "Insufficient permissions"
+    assert error["message"].startswith("Insufficient permissions: this needs the admin role")
     assert reload(session, other).role == "user"
     assert audit_entries(session, "user.role_change") == []
 

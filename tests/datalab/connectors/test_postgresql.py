@@ -129,7 +129,7 @@ def test_slow_query_times_out(pg: Connector) -> None:
 def test_query_error_is_one_clear_line(pg: Connector) -> None:
     with pytest.raises(ConnectorError) as caught:
         pg.query("SELECT * FROM no_such_table", 10)
-    assert caught.value.code == "QUERY_FAILED"
+    assert caught.value.code == "QUERY_INVALID"  # the caller's mistake: a 400, not a 502
     assert caught.value.message == 'relation "no_such_table" does not exist'
 
 
@@ -170,7 +170,7 @@ def test_database_refuses_writes_even_past_the_parser(
     before = pg_counts()
     with pytest.raises(ConnectorError) as caught:
         pg.query(sql, 10)
-    assert caught.value.code in {"QUERY_REFUSED", "QUERY_FAILED"}
+    assert caught.value.code in {"QUERY_REFUSED", "QUERY_INVALID", "QUERY_FAILED"}
     assert pg_counts() == before
 
 
