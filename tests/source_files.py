@@ -60,7 +60,7 @@ def _broken_xlsx(path: Path) -> None:
 
 WRITERS: dict[str, Callable[[Path], None]] = {"csv": _csv, "json": _json, "parquet": _parquet, "xlsx": _xlsx}
 # A file of each type that its reader must refuse.
-MALFORMED: dict[str, Callable[[Path], None]] = {
+MALFORMED: dict[str, Callable[[Path], object]] = {
     "csv": lambda path: path.write_bytes(b"a,b\n\xff\xfe,\x80\n"),  # not UTF-8
     "json": lambda path: path.write_text("{not json"),
     "parquet": lambda path: path.write_bytes(b"PAR1" + b"\x00garbage" * 16 + b"PAR1"),
