@@ -178,7 +178,7 @@ class SQLiteStream(_Stream):
 
 
 class DuckDBStream(_Stream):
-    """A csv or json file loaded into DuckDB (as the connector does); cancel is interrupt()."""
+    """A file source loaded into DuckDB (as the connector does); cancel is interrupt()."""
 
     def __init__(self, kind: str, config: dict[str, Any], limits: Limits, sql: str) -> None:
         super().__init__()

@@ -16,7 +16,7 @@ from datalab.connectors.registry import KINDS, kind_of
 from datalab.connectors.service import DEFAULT_PORTS
 from datalab.connectors.sql_rules import DIALECTS
 from datalab.tasks.streams import STREAMS
-from shared_models import DataSource, SourceType, User
+from shared_models import Base, DataSource, SourceType, User
 from tests.helpers import valid_config
 from tests.source_files import MALFORMED, TABULAR, WRITERS
 
@@ -44,7 +44,7 @@ def test_stored_enum_matches_the_registry() -> None:
 def test_model_check_constraint_lists_every_kind() -> None:
     check = next(
         c
-        for c in DataSource.__table__.constraints
+        for c in Base.metadata.tables["data_source"].constraints
         if isinstance(c, CheckConstraint) and str(c.name).endswith("type_known")
     )
     assert re.findall(r"'([a-z_]+)'", str(check.sqltext)) == list(KINDS)
