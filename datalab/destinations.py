@@ -11,22 +11,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from datalab.connectors.configs import connection_config
+from datalab.connectors.registry import kind_of
 from datalab.errors import InvalidInput
 from datalab.masking import SEND_AGAIN, Path, field_name
-from shared_models import SourceType
 
 Destination = tuple[Any, ...]
-_DATABASE = ("host", "port", "database")
-_FILE = ("path",)
-# The fields of each source type that say where its secrets are sent.
-SOURCE_FIELDS: dict[SourceType, tuple[str, ...]] = {
-    SourceType.POSTGRESQL: _DATABASE,
-    SourceType.MYSQL: _DATABASE,
-    SourceType.SQLITE: _FILE,
-    SourceType.CSV: _FILE,
-    SourceType.JSON: _FILE,
-    SourceType.REST_API: ("base_url",),
-}
 # In a free-form config (an integration's), keys that name a place.
 _PLACE_KEY = re.compile(
     r"(?i)^(?:host|hostname|server|port|database|db|dbname|path|endpoint|webhook|url|uri)$"
@@ -36,14 +25,14 @@ _HOST_KEY = re.compile(r"(?i)host|server")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def source_destination(source_type: SourceType, config: dict[str, Any]) -> Destination | None:
+def source_destination(source_type: str, config: dict[str, Any]) -> Destination | None:
     """Return where a source's secrets go (defaults filled in), or None if the config does not say."""
     try:
         full = connection_config(source_type, config)
     except InvalidInput:
         return None
     # Not the type itself: the same server under another type (postgresql, mysql) is the same place.
-    return tuple(_place(name, full.get(name)) for name in SOURCE_FIELDS[source_type])
+    return tuple(_place(name, full.get(name)) for name in kind_of(source_type).destination_fields)
 
 
 def config_destination(config: dict[str, Any]) -> Destination:

@@ -12,7 +12,12 @@ from shared_models.base import Base, UTCDateTime, utcnow
 
 
 class SourceType(StrEnum):
-    """Kinds of data source a connector exists for."""
+    """Kinds of data source a connector exists for: `datalab.connectors.registry.KINDS`, as stored.
+
+    The registry owns the types (it needs the connectors; this package does not import them);
+    tests/datalab/connectors/test_registry.py holds the two equal, and the CHECK constraint below
+    is built from these values.
+    """
 
     POSTGRESQL = "postgresql"
     MYSQL = "mysql"
@@ -20,6 +25,8 @@ class SourceType(StrEnum):
     CSV = "csv"
     JSON = "json"
     REST_API = "rest_api"
+    PARQUET = "parquet"
+    XLSX = "xlsx"
 
 
 class SourceStatus(StrEnum):

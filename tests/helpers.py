@@ -12,6 +12,7 @@ from httpx2 import Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from datalab.connectors.registry import KINDS
 from datalab.passwords import PasswordHasher
 from datalab.services import sessions
 from shared_models import AuditLog, Base, Role, User
@@ -147,4 +148,7 @@ def valid_config(source_type: str, secret: str) -> dict[str, Any]:
         "json": {"path": "sales.json"},
         "rest_api": {"base_url": "https://api.example.com", "headers": {"Authorization": f"Bearer {secret}"}},
     }
+    kind = KINDS.get(source_type)
+    if source_type not in configs and kind is not None and kind.is_file:
+        return {"path": f"sales.{source_type}"}
     return configs.get(source_type, {})

@@ -22,6 +22,8 @@ import psycopg2
 import pymysql
 import pytest
 
+from tests.source_files import write_tabular_files
+
 # Per test process: the servers are shared, and one run must not drop another run's source.
 SOURCE_DB = f"datalab_src_b_{os.getpid()}"
 READER = (f"{SOURCE_DB}_reader", "Reader-Pass-2")
@@ -146,7 +148,7 @@ def mysql_count(table: str = "customers") -> int:
 
 
 def write_files(data_dir: Path) -> None:
-    """Write the SQLite, CSV and JSON sources into the data folder."""
+    """Write the SQLite source and each file source (customers.<type>, broken.<type>) into the data folder."""
     data_dir.mkdir(parents=True, exist_ok=True)
     database = data_dir / "shop.db"
     database.unlink(missing_ok=True)
@@ -155,10 +157,7 @@ def write_files(data_dir: Path) -> None:
         conn.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, name TEXT)")
         conn.execute(_ROWS_SQL)
     conn.close()
-    (data_dir / "customers.csv").write_text(
-        "id,email,name\n1,ada@example.com,Ada\n2,bob@example.com,Bob\n3,cy@example.com,\n"
-    )
-    (data_dir / "customers.json").write_text(json.dumps(CUSTOMERS))
+    write_tabular_files(data_dir)
 
 
 def sqlite_count(data_dir: Path) -> int:

@@ -1,4 +1,4 @@
-"""Data-source connectors both halves use: one interface, six source types, guarded.
+"""Data-source connectors both halves use: one interface, one registry of source types, guarded.
 
 `open_connector` does no I/O; `test()`, `schema()` and `query()` block, so callers run them off
 the event loop with a timeout.
@@ -18,8 +18,9 @@ from datalab.connectors.base import (
     Table,
     TestResult,
 )
+from datalab.connectors.registry import KINDS, kind_of
 
-SOURCE_TYPES = ("postgresql", "mysql", "sqlite", "csv", "json", "rest_api")
+SOURCE_TYPES = tuple(KINDS)
 
 __all__ = [
     "SOURCE_TYPES",
@@ -37,25 +38,4 @@ __all__ = [
 
 def open_connector(source_type: str, config: dict[str, Any], limits: Limits) -> Connector:
     """Return the connector for `source_type`, not yet connected; config is validated and decrypted."""
-    # Imported here so that importing the package does not load every driver.
-    if source_type == "postgresql":
-        from datalab.connectors.postgresql import PostgresConnector
-
-        return PostgresConnector(config, limits)
-    if source_type == "mysql":
-        from datalab.connectors.mysql import MySQLConnector
-
-        return MySQLConnector(config, limits)
-    if source_type == "sqlite":
-        from datalab.connectors.sqlite import SQLiteConnector
-
-        return SQLiteConnector(config, limits)
-    if source_type in ("csv", "json"):
-        from datalab.connectors.isolated import IsolatedTabular
-
-        return IsolatedTabular(source_type, config, limits)
-    if source_type == "rest_api":
-        from datalab.connectors.rest_api import RestApiConnector
-
-        return RestApiConnector(config, limits)
-    raise ValueError(f"unknown data source type {source_type!r}")
+    return kind_of(source_type).opener(config, limits)

@@ -1,4 +1,4 @@
-"""CSV and JSON sources run in a child process whose memory is bounded, never in the server.
+"""File sources (CSV, JSON, Parquet, XLSX) run in a child process with bounded memory, not in the server.
 
 DuckDB runs in process and computes every value a query asks for, whatever our wrapper then
 sends: `SELECT repeat('x', 100000000) FROM range(4)` grew the server by 480 MB even with the
@@ -61,7 +61,7 @@ def _serve(
 
 
 class IsolatedTabular:
-    """A csv or json source whose every operation runs in a bounded child process."""
+    """A file source DuckDB reads (csv, json, parquet, xlsx), each operation in a bounded child process."""
 
     def __init__(self, kind: str, config: dict[str, Any], limits: Limits) -> None:
         self._kind = kind

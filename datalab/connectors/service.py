@@ -32,6 +32,7 @@ from datalab.blocking import wait_for
 from datalab.connectors import open_connector
 from datalab.connectors.base import Connector, ConnectorError, Limits, QueryResult, SchemaInfo, TestResult
 from datalab.connectors.configs import connection_config
+from datalab.connectors.registry import KINDS
 from datalab.connectors.rows import capped_schema
 from datalab.crypto import ConfigCipher
 from datalab.errors import Conflict, DomainError, InvalidInput
@@ -40,7 +41,9 @@ from shared_models import DataSource, SourceStatus, SourceType, User
 
 T = TypeVar("T")
 log = structlog.get_logger("datalab.connectors")
-DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306}
+# The app's own database's port when its URL names none, by SQLAlchemy backend (MariaDB is MySQL's).
+DEFAULT_PORTS = {name: kind.default_port for name, kind in KINDS.items() if kind.default_port is not None}
+DEFAULT_PORTS["mariadb"] = DEFAULT_PORTS["mysql"]
 # Seconds a request waits beyond the connector's own timeouts before it answers TIMEOUT.
 GRACE_S = 5.0
 # What each connector code answers. What this server's rules refuse (a write, a host or file

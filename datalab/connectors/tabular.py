@@ -1,14 +1,17 @@
-"""CSV and JSON files as one table named `data`, queried with DuckDB locked away from the disk.
+"""CSV, JSON, Parquet and XLSX files as one table named `data`, queried with DuckDB locked away from the disk.
 
 The file is loaded into an in-memory DuckDB, then external access is switched off and the
 configuration locked: no query can read another file, reach a URL, load an extension or turn the
-setting back on. Writes can only touch that private in-memory copy, never the file.
+setting back on. Writes can only touch that private in-memory copy, never the file. An XLSX
+workbook is first checked like a dataset upload (no zip bomb) and its first sheet written to a
+temporary CSV (xlsx_file.py), which is loaded and deleted before any query runs.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -26,8 +29,15 @@ from datalab.connectors.base import (
 from datalab.connectors.bounded import DUCKDB_SIZE, bounded_sql, describe_sql
 from datalab.connectors.files import resolve_source_file
 from datalab.connectors.rows import Rows, collect, elapsed_ms, row_cap
+from datalab.connectors.xlsx_file import readable_copy
 
-_READERS = {"csv": "read_csv_auto", "json": "read_json_auto"}
+# The DuckDB reader of each file type; an XLSX workbook is read through its CSV copy.
+_READERS = {
+    "csv": "read_csv_auto",
+    "json": "read_json_auto",
+    "parquet": "read_parquet",
+    "xlsx": "read_csv_auto",
+}
 _LOCKED_CONFIG: dict[str, str | int | float | list[str]] = {
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
@@ -52,7 +62,7 @@ def _duckdb_error(exc: duckdb.Error) -> ConnectorError:
 
 
 class TabularConnector:
-    """A csv or json file inside the data directory, exposed as the table `data`."""
+    """A csv, json, parquet or xlsx file inside the data directory, exposed as the table `data`."""
 
     def __init__(self, kind: str, config: dict[str, Any], limits: Limits) -> None:
         self._kind = kind
@@ -66,6 +76,11 @@ class TabularConnector:
         real = resolve_source_file(self._path, self._limits)
         if real.stat().st_size > self._limits.max_file_bytes:
             raise ConnectorError("RESPONSE_TOO_LARGE", "The file is larger than the configured limit.")
+        with readable_copy(self._kind, real, self._limits.max_file_bytes) as readable:
+            self._conn = self._load(readable)
+        return self._conn
+
+    def _load(self, real: Path) -> duckdb.DuckDBPyConnection:
         conn = duckdb.connect(":memory:", config=dict(_LOCKED_CONFIG))
         literal = "'" + str(real).replace("'", "''") + "'"
         try:
@@ -85,7 +100,6 @@ class TabularConnector:
             raise ConnectorError(
                 "BAD_RESPONSE", f"The file could not be read as {self._kind.upper()}."
             ) from None
-        self._conn = conn
         return conn
 
     def _clock(self, conn: duckdb.DuckDBPyConnection) -> _Deadline:

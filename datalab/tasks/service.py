@@ -12,22 +12,13 @@ from sqlalchemy.orm import Session
 from datalab import audit
 from datalab.connectors import sql_guard
 from datalab.connectors.base import ConnectorError
+from datalab.connectors.registry import kind_of
 from datalab.connectors.service import SourceFailed
 from datalab.errors import Conflict, DomainError, Forbidden, NotFound
 from datalab.services import data_sources
 from datalab.services.pages import Page, PageRequest, paginate, valid_id
 from datalab.tasks import state
 from shared_models import AnalysisResult, AnalysisTask, Role, TaskKind, TaskStatus, User
-
-# The dialect the read-only guard parses each source type's queries in (None: not SQL).
-DIALECTS: dict[str, str | None] = {
-    "postgresql": "postgresql",
-    "mysql": "mysql",
-    "sqlite": "sqlite",
-    "csv": "duckdb",
-    "json": "duckdb",
-    "rest_api": None,
-}
 
 
 def visible_to(actor: User) -> Select[AnalysisTask]:
@@ -41,7 +32,8 @@ def visible_to(actor: User) -> Select[AnalysisTask]:
 def submit_query(session: Session, actor: User, *, data_source_id: int, query: str) -> AnalysisTask:
     """Queue a query task on a source the actor may use; refused writes are a 403 now, not later."""
     source = data_sources.get_owned(session, actor, data_source_id)
-    dialect = DIALECTS.get(source.type)
+    # The dialect the read-only guard parses the query in (None: a REST path, not SQL).
+    dialect = kind_of(source.type).dialect
     if dialect is not None:
         try:
             sql_guard.check_read_only(query, dialect)

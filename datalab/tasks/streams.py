@@ -3,7 +3,8 @@
 The connectors' `query()` returns a capped list for one request; a task needs every row without
 holding them, and a cancel that reaches the server. Each stream opens its connector's guarded
 connection (network, file and read-only rules unchanged) and runs the statement after the same
-`sql_guard.check_read_only`. One entry per source type in `STREAMS`.
+`sql_guard.check_read_only`. One entry per source type in `STREAMS`; every file type DuckDB reads
+(the registry's "duckdb" dialect) streams through `DuckDBStream`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from typing import Any, Protocol
 
 import duckdb
@@ -23,6 +25,7 @@ from datalab.connectors import open_connector, sql_guard
 from datalab.connectors.base import ConnectorError, Limits
 from datalab.connectors.mysql import MySQLConnector, mysql_error
 from datalab.connectors.postgresql import PostgresConnector, query_error
+from datalab.connectors.registry import KINDS
 from datalab.connectors.rows import unique_names
 from datalab.connectors.sqlite import SQLiteConnector, _sqlite_error
 from datalab.connectors.tabular import TabularConnector, _duckdb_error
@@ -175,7 +178,7 @@ class SQLiteStream(_Stream):
 
 
 class DuckDBStream(_Stream):
-    """A csv or json file loaded into DuckDB (as the connector does); cancel is interrupt()."""
+    """A file source loaded into DuckDB (as the connector does); cancel is interrupt()."""
 
     def __init__(self, kind: str, config: dict[str, Any], limits: Limits, sql: str) -> None:
         super().__init__()
@@ -240,7 +243,6 @@ STREAMS: dict[str, Opener] = {
     "postgresql": PostgresStream,
     "mysql": MySQLStream,
     "sqlite": SQLiteStream,
-    "csv": lambda config, limits, sql: DuckDBStream("csv", config, limits, sql),
-    "json": lambda config, limits, sql: DuckDBStream("json", config, limits, sql),
     "rest_api": RestStream,
+    **{name: partial(DuckDBStream, name) for name, kind in KINDS.items() if kind.dialect == "duckdb"},
 }

@@ -1,20 +1,23 @@
-"""v1 test, schema and query against real sources: PostgreSQL, MariaDB, SQLite, CSV, JSON, REST."""
+"""v1 test, schema and query against a real source of every registered type (databases, files, REST)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from datalab.connectors.registry import KINDS
 from datalab.settings import Settings
 from fastapi_app.main import create_app
 from shared_models import DataSource
 from tests.helpers import audit_entries, error_of
+from tests.source_files import TABULAR, broken_file, customers_file
 from tests.sources import (
     API_TOKEN,
     CUSTOMERS,
@@ -29,17 +32,17 @@ from tests.sources import (
 )
 
 URL = "/api/v1/data-sources"
-TYPES = ["postgresql", "mysql", "sqlite", "csv", "json", "rest_api"]
+TYPES = list(KINDS)
+FILE_TYPES = [name for name, kind in KINDS.items() if kind.is_file]
 # What each type's query looks like: SQL for databases and files, a path for the REST API.
 QUERIES = {
     "postgresql": "SELECT id, email, name FROM customers ORDER BY id",
     "mysql": "SELECT id, email, name FROM customers ORDER BY id",
     "sqlite": "SELECT id, email, name FROM customers ORDER BY id",
-    "csv": "SELECT id, email, name FROM data ORDER BY id",
-    "json": "SELECT id, email, name FROM data ORDER BY id",
     "rest_api": "/customers",
+    **dict.fromkeys(TABULAR, "SELECT id, email, name FROM data ORDER BY id"),
 }
-TABLE = {"csv": "data", "json": "data", "rest_api": "data"}
+TABLE = {"rest_api": "data", **dict.fromkeys(TABULAR, "data")}
 
 
 @pytest.fixture(scope="module")
@@ -56,9 +59,8 @@ def configs(settings: Settings, rest_api: RestServer) -> dict[str, Any]:
     write_files(settings.source_data_dir)
     return {
         "sqlite": {"path": "shop.db"},
-        "csv": {"path": "customers.csv"},
-        "json": {"path": "customers.json"},
         "rest_api": rest_api.config(),
+        **{kind: {"path": customers_file(kind)} for kind in TABULAR},
     }
 
 
@@ -330,6 +332,56 @@ def test_file_outside_data_dir_refused(client: TestClient, analyst_headers: dict
     source_id = add_source(client, analyst_headers, "csv", {"path": "missing.csv"})
     body = client.post(f"{URL}/{source_id}/test", headers=analyst_headers).json()
     assert body["success"] is False
+
+
+@pytest.mark.parametrize("source_type", TABULAR)
+def test_malformed_file_is_the_connectors_failure_answer(
+    client: TestClient,
+    session: Session,
+    configs: dict[str, Any],
+    analyst_headers: dict[str, str],
+    source_type: str,
+) -> None:
+    source_id = add_source(client, analyst_headers, source_type, {"path": broken_file(source_type)})
+    body = client.post(f"{URL}/{source_id}/test", headers=analyst_headers).json()
+    assert (body["success"], body["error_code"]) == (False, "BAD_RESPONSE")
+    assert source_type.upper() in body["message"] or "workbook" in body["message"]
+    error_of(client.get(f"{URL}/{source_id}/schema", headers=analyst_headers), 502, "BAD_RESPONSE")
+    queried = client.post(f"{URL}/{source_id}/query", json={"query": "SELECT 1"}, headers=analyst_headers)
+    error = error_of(queried, 502, "BAD_RESPONSE")
+    assert "/" not in error["message"]  # no server path in the answer
+    assert stored(session, source_id).status == "failed"
+
+
+@pytest.mark.parametrize("source_type", FILE_TYPES)
+def test_file_jail_holds_for_every_file_type(
+    client: TestClient,
+    settings: Settings,
+    configs: dict[str, Any],
+    analyst_headers: dict[str, str],
+    tmp_path: Path,
+    source_type: str,
+) -> None:
+    good = config_for(configs, source_type)["path"]
+    response = client.post(
+        URL,
+        json={"name": "x", "type": source_type, "config": {"path": f"../{good}"}},
+        headers=analyst_headers,
+    )
+    assert error_of(response, 422, "INVALID_INPUT")["details"][0]["field"] == "config.path"
+    # A link inside the data folder to a copy outside it: refused when the source is opened.
+    outside = tmp_path / good
+    outside.write_bytes((settings.source_data_dir / good).read_bytes())
+    link = settings.source_data_dir / f"escape-{source_type}-{tmp_path.name}"
+    link.symlink_to(outside)
+    try:
+        source_id = add_source(client, analyst_headers, source_type, {"path": link.name})
+        body = client.post(f"{URL}/{source_id}/test", headers=analyst_headers).json()
+        assert (body["success"], body["error_code"]) == (False, "PATH_REFUSED")
+        queried = client.post(f"{URL}/{source_id}/query", json={"query": "SELECT 1"}, headers=analyst_headers)
+        error_of(queried, 403, "PATH_REFUSED")
+    finally:
+        link.unlink()
 
 
 def test_loopback_refused_without_an_explicit_allow(

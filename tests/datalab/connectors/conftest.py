@@ -7,7 +7,6 @@ the brief for the test environment says. Nothing here touches the app's TEST_DAT
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ import pytest
 
 from datalab.connectors import Limits
 from tests.datalab.connectors.rest_server import RestServer
+from tests.source_files import write_tabular_files
 
 # Named per test process: engineers and CI jobs share these servers, and one run's teardown
 # must not drop another run's database or accounts.
@@ -69,7 +69,7 @@ CUSTOMERS = [
 
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The jail: a data directory with a SQLite database, a CSV and a JSON file."""
+    """The jail: a SQLite database and customers.<type> (and broken.<type>) of every file type."""
     root = tmp_path_factory.mktemp("data")
     with sqlite3.connect(root / "shop.db") as conn:
         conn.executescript(
@@ -83,12 +83,8 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
             " VALUES (1, 10.5), (1, 3.25), (2, 99.99), (3, 0), (3, 7);"
         )
     conn.close()
-    (root / "customers.csv").write_text(
-        "id,email,name\n1,ada@example.com,Ada\n2,bob@example.com,Bob\n3,cy@example.com,\n"
-    )
-    (root / "customers.json").write_text(json.dumps(CUSTOMERS))
+    write_tabular_files(root)
     (root / "numbers.csv").write_text("n\n" + "".join(f"{i}\n" for i in range(1, 51)))
-    (root / "broken.json").write_text("{not json")
     (root / "sub").mkdir()
     (root / "sub" / "nested.csv").write_text("a\n1\n")
     return root

@@ -10,6 +10,7 @@ import pytest
 
 from datalab.connectors import ConnectorError, Limits, open_connector
 from datalab.connectors.files import resolve_source_file
+from datalab.connectors.registry import KINDS
 
 
 @pytest.fixture
@@ -85,7 +86,7 @@ def test_missing_data_directory_is_a_clear_error(jail: Limits, tmp_path: Path) -
         resolve_source_file("ok.csv", replace(jail, data_dir=tmp_path / "nowhere"))
 
 
-@pytest.mark.parametrize("source_type", ["sqlite", "csv", "json"])
+@pytest.mark.parametrize("source_type", [name for name, kind in KINDS.items() if kind.is_file])
 def test_every_file_connector_uses_the_jail(jail: Limits, source_type: str) -> None:
     connector = open_connector(source_type, {"path": "../secret.csv"}, jail)
     result = connector.test()

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from datalab.connectors import SOURCE_TYPES, Limits, open_connector
+from datalab.connectors.registry import KINDS
 
 # Each would fail (refused host, missing file, no server) if opening did any I/O.
 UNUSABLE: dict[str, dict[str, Any]] = {
@@ -25,6 +26,13 @@ UNUSABLE: dict[str, dict[str, Any]] = {
     "json": {"path": "/etc/passwd"},
     "rest_api": {"base_url": "http://169.254.169.254/", "headers": {}, "timeout": 5},
 }
+
+
+def unusable(source_type: str) -> dict[str, Any]:
+    """The config above, or for any other file type a file that is not there."""
+    if source_type in UNUSABLE or not KINDS[source_type].is_file:
+        return UNUSABLE[source_type]
+    return {"path": f"missing.{source_type}"}
 
 
 # Python's audit events for reaching a file, a name server or a network peer.
@@ -47,10 +55,10 @@ sys.addaudithook(_record_io)  # hooks cannot be removed; this one records only w
 
 @pytest.mark.parametrize("source_type", SOURCE_TYPES)
 def test_opening_does_no_io(source_type: str) -> None:
-    open_connector(source_type, UNUSABLE[source_type], Limits()).close()  # driver imported once, lazily
+    open_connector(source_type, unusable(source_type), Limits()).close()  # driver imported once, lazily
     events = _recording.setdefault(threading.get_ident(), [])
     try:
-        connector = open_connector(source_type, UNUSABLE[source_type], Limits())
+        connector = open_connector(source_type, unusable(source_type), Limits())
         connector.close()
         connector.close()  # safe twice
     finally:
@@ -60,7 +68,7 @@ def test_opening_does_no_io(source_type: str) -> None:
 
 @pytest.mark.parametrize("source_type", SOURCE_TYPES)
 def test_failure_is_reported_by_test_not_raised(source_type: str) -> None:
-    connector = open_connector(source_type, UNUSABLE[source_type], Limits())
+    connector = open_connector(source_type, unusable(source_type), Limits())
     result = connector.test()
     connector.close()
     assert not result.success

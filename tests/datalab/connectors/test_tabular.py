@@ -1,4 +1,4 @@
-"""CSV and JSON files queried as the table `data` through a locked DuckDB."""
+"""Every file type DuckDB reads (CSV, JSON, Parquet, XLSX) queried as the table `data`, locked down."""
 
 from __future__ import annotations
 
@@ -12,15 +12,14 @@ import pytest
 from datalab.connectors import Connector, ConnectorError, Limits, open_connector
 from tests.datalab.connectors.conftest import CUSTOMERS
 from tests.datalab.connectors.test_sql_guard import REFUSED
+from tests.source_files import TABULAR, broken_file, customers_file
 
-KINDS = [("csv", "customers.csv"), ("json", "customers.json")]
 
-
-@pytest.fixture(params=KINDS, ids=[k for k, _ in KINDS])
+@pytest.fixture(params=TABULAR)
 def table(request: pytest.FixtureRequest, limits: Limits) -> Iterator[Connector]:
-    """A connector on customers.csv, then on customers.json."""
-    kind, path = request.param
-    connector = open_connector(kind, {"path": path}, limits)
+    """A connector on customers.<type>, for each file type read into DuckDB."""
+    kind = request.param
+    connector = open_connector(kind, {"path": customers_file(kind)}, limits)
     yield connector
     connector.close()
 
@@ -44,15 +43,26 @@ def test_connection_succeeds(table: Connector) -> None:
 @pytest.mark.parametrize(
     ("kind", "path", "code"),
     [
-        ("csv", "missing.csv", "NO_SUCH_DATABASE"),
-        ("json", "broken.json", "BAD_RESPONSE"),
-        ("csv", "../customers.csv", "PATH_REFUSED"),
-        ("json", "/etc/passwd", "PATH_REFUSED"),
+        *[(kind, f"missing.{kind}", "NO_SUCH_DATABASE") for kind in TABULAR],
+        *[(kind, broken_file(kind), "BAD_RESPONSE") for kind in TABULAR],
+        *[(kind, f"../{customers_file(kind)}", "PATH_REFUSED") for kind in TABULAR],
+        *[(kind, "/etc/passwd", "PATH_REFUSED") for kind in TABULAR],
     ],
 )
 def test_connection_failures_are_clear(limits: Limits, kind: str, path: str, code: str) -> None:
     result = open_connector(kind, {"path": path}, limits).test()
     assert (result.success, result.error_code) == (False, code)
+    assert str(limits.data_dir) not in result.message
+
+
+@pytest.mark.parametrize("kind", TABULAR)
+def test_malformed_file_refused_by_schema_and_query(limits: Limits, kind: str) -> None:
+    connector = open_connector(kind, {"path": broken_file(kind)}, limits)
+    for call in (connector.schema, lambda: connector.query("SELECT * FROM data", 5)):
+        with pytest.raises(ConnectorError) as caught:
+            call()
+        assert caught.value.code == "BAD_RESPONSE"
+        assert str(limits.data_dir) not in caught.value.message
 
 
 def test_file_over_the_size_cap_refused(limits: Limits) -> None:
