@@ -8,11 +8,51 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field
+from pydantic_core import PydanticCustomError
 
 from datalab.errors import DomainError, InvalidInput
+from datalab.inputs import DataSourceCreate, DataSourceUpdate
 from datalab.services.pages import MAX_LIMIT, MAX_PAGE, PageRequest
 from shared_models import SourceType
+
+# The contract names six source types; those added since (parquet, xlsx) are /api/v1's alone.
+LEGACY_SOURCE_TYPES = (
+    SourceType.POSTGRESQL,
+    SourceType.MYSQL,
+    SourceType.SQLITE,
+    SourceType.CSV,
+    SourceType.JSON,
+    SourceType.REST_API,
+)
+_NAMED = (
+    ", ".join(f"'{t.value}'" for t in LEGACY_SOURCE_TYPES[:-1]) + f" or '{LEGACY_SOURCE_TYPES[-1].value}'"
+)
+
+
+def _legacy_type(value: object) -> object:
+    # Worded as pydantic words an unknown enum value, so the answer is what it was with six types.
+    if value is not None and value not in LEGACY_SOURCE_TYPES:
+        raise PydanticCustomError("enum", f"Input should be {_NAMED}")
+    return value
+
+
+LegacySourceType = Annotated[SourceType, BeforeValidator(_legacy_type)]
+
+
+class LegacyDataSourceCreate(DataSourceCreate):
+    """A new data source, as the legacy contract allows it."""
+
+    type: LegacySourceType = Field(strict=False)
+
+
+class LegacyDataSourceUpdate(DataSourceUpdate):
+    """Changes to a data source, as the legacy contract allows them."""
+
+    type: Annotated[SourceType | None, BeforeValidator(_legacy_type)] = Field(None, strict=False)
+
 
 NOT_AN_OBJECT = "Request body must be a JSON object"
 QueryArg = Callable[[str], str | None]
@@ -57,6 +97,6 @@ def source_type_filter(arg: QueryArg) -> SourceType | None:
     raw = arg("type")
     if raw is None:
         return None
-    if raw not in SourceType.__members__.values():
-        raise InvalidInput("type", f"must be one of {', '.join(t.value for t in SourceType)}")
+    if raw not in LEGACY_SOURCE_TYPES:
+        raise InvalidInput("type", f"must be one of {', '.join(t.value for t in LEGACY_SOURCE_TYPES)}")
     return SourceType(raw)

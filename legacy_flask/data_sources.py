@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from datalab.connectors import service as connections
-from datalab.inputs import DataSourceCreate, DataSourceUpdate, parse_input
-from datalab.legacy_input import source_type_filter
+from datalab.inputs import parse_input
+from datalab.legacy_input import LegacyDataSourceCreate, LegacyDataSourceUpdate, source_type_filter
 from datalab.services import data_sources
 from legacy_flask.requests import (
     current_user,
@@ -45,7 +45,7 @@ def list_sources() -> Response:
 def create_source() -> tuple[Response, int]:
     """Create a data source (user and up)."""
     owner = require_role(Role.USER)
-    data = parse_input(DataSourceCreate, json_body(), ignore_unknown=True)
+    data = parse_input(LegacyDataSourceCreate, json_body(), ignore_unknown=True)
     source = data_sources.create(db_session(), runtime().cipher, owner, data, quota=runtime().source_quota)
     db_session().commit()
     return jsonify(_json(source)), 201
@@ -64,7 +64,7 @@ def update_source(source_id: int) -> Response:
     """Change a data source (owner or admin); a masked secret keeps its stored value."""
     source = data_sources.get_owned(db_session(), current_user(), source_id)
     actor = require_role(Role.USER)
-    data = parse_input(DataSourceUpdate, json_body(), ignore_unknown=True)
+    data = parse_input(LegacyDataSourceUpdate, json_body(), ignore_unknown=True)
     source = data_sources.update(
         db_session(), runtime().cipher, actor, source, data, quota=runtime().source_quota
     )

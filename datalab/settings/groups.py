@@ -327,7 +327,6 @@ class EdgeSettings(Group):
         return self
 
 
-
 class MigrationSettings(Group):
     """Route migration: the registry, shadow mode and the report's counters."""
 

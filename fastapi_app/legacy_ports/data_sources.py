@@ -14,8 +14,14 @@ from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from datalab.inputs import DataSourceCreate, DataSourceUpdate, parse_input
-from datalab.legacy_input import json_object, page_request, source_type_filter
+from datalab.inputs import parse_input
+from datalab.legacy_input import (
+    LegacyDataSourceCreate,
+    LegacyDataSourceUpdate,
+    json_object,
+    page_request,
+    source_type_filter,
+)
 from datalab.legacy_json import data_source_json, page_json
 from datalab.runtime import Runtime
 from datalab.services import data_sources
@@ -63,7 +69,7 @@ async def create_source(
     def answer(db: Session) -> dict[str, object]:
         user, _, _ = signed_in(request, db, runtime)
         owner = require_role(user, Role.USER)
-        data = parse_input(DataSourceCreate, json_object(body), ignore_unknown=True)
+        data = parse_input(LegacyDataSourceCreate, json_object(body), ignore_unknown=True)
         return _json(
             runtime, data_sources.create(db, runtime.cipher, owner, data, quota=runtime.source_quota)
         )
@@ -92,7 +98,7 @@ async def update_source(
         user, _, _ = signed_in(request, db, runtime)
         source = data_sources.get_owned(db, user, source_id)
         actor = require_role(user, Role.USER)
-        data = parse_input(DataSourceUpdate, json_object(body), ignore_unknown=True)
+        data = parse_input(LegacyDataSourceUpdate, json_object(body), ignore_unknown=True)
         return _json(
             runtime, data_sources.update(db, runtime.cipher, actor, source, data, quota=runtime.source_quota)
         )

@@ -405,6 +405,20 @@ def test_list_sources_invalid_type_400(
     assert response.json()["msg"].startswith("type: ")
 
 
+@pytest.mark.parametrize("source_type", ["parquet", "xlsx"])
+def test_types_newer_than_the_contract_are_v1_only_400(
+    client: TestClient, user_headers: dict[str, str], source_type: str
+) -> None:
+    body = {"name": "newer", "type": source_type, "config": {"path": f"customers.{source_type}"}}
+    created = client.post(URL, json=body, headers=user_headers)
+    listed = client.get(URL, params={"type": source_type}, headers=user_headers)
+
+    assert (created.status_code, listed.status_code) == (400, 400)
+    six = "'postgresql', 'mysql', 'sqlite', 'csv', 'json' or 'rest_api'"
+    assert created.json() == {"msg": f"type: input should be {six}"}
+    assert client.get(URL, headers=user_headers).json()["total"] == 0
+
+
 def test_list_sources_pagination(client: TestClient, user_headers: dict[str, str]) -> None:
     ids = [create_source(client, user_headers, name=f"s{i}")["id"] for i in range(5)]
     newest_first = ids[::-1]
