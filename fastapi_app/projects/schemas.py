@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from datalab.fields import Description, Email, ResourceName
 from datalab.inputs import Input
@@ -43,11 +45,35 @@ class ProjectList(Paginated[ProjectRead]):
     """A slice of the caller's projects."""
 
 
+def _given(value: object) -> object:
+    # Left out, not null: the schema's "exactly one of" counts the keys that are present.
+    if value is None:
+        raise ValueError("leave it out instead of sending null")
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # 7.0 is the integer 7 to JSON Schema, so to us too
+    return value
+
+
+def _absent_by_default(schema: dict[str, Any]) -> None:
+    # The two keys are absent, not null, when not given; the schema shows no null default.
+    for name in ("user_id", "email"):
+        schema["properties"][name].pop("default", None)
+
+
+def _member_add_schema(schema: dict[str, Any]) -> None:
+    _absent_by_default(schema)
+    schema["oneOf"] = [{"required": ["user_id"]}, {"required": ["email"]}]
+
+
 class MemberAdd(Input):
     """A user to add, by id or by email (exactly one), with a project role."""
 
-    user_id: int | None = Field(None, ge=1)
-    email: Email | None = None
+    model_config = ConfigDict(
+        json_schema_extra={"oneOf": [{"required": ["user_id"]}, {"required": ["email"]}]}
+    )
+
+    user_id: Annotated[Annotated[int, Field(ge=1)] | SkipJsonSchema[None], BeforeValidator(_given)] = None
+    email: Annotated[Email | SkipJsonSchema[None], BeforeValidator(_given)] = None
     role: ProjectRole = Field(ProjectRole.VIEWER, strict=False)
 
     @model_validator(mode="after")

@@ -55,10 +55,11 @@ def test_list_shows_a_changed_config_at_once(client: TestClient, user_headers: d
         assert client.get(path, headers=user_headers).status_code == 200
     changed = client.patch(
         f"/api/v1/data-sources/{source_id}",
-        json={"config": {**CONFIG, "password": MASK, "database": "finance"}},
+        # Another user name at the same destination: the mask keeps the stored password.
+        json={"config": {**CONFIG, "password": MASK, "username": "finance"}},
         headers=user_headers,
     )
     assert changed.status_code == 200, changed.text
     v1 = client.get("/api/v1/data-sources", headers=user_headers).json()["items"][0]["config"]
     legacy = client.get("/api/data-sources", headers=user_headers).json()["data_sources"][0]["config"]
-    assert v1 == legacy == {**CONFIG, "database": "finance", "password": MASK}
+    assert v1 == legacy == {**CONFIG, "username": "finance", "password": MASK}

@@ -24,7 +24,7 @@ from aiosmtpd.controller import Controller
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx2 import Response
-from sqlalchemy import event, select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session
 
 from datalab.mail import LogMailer, Mail, Mailer, SmtpMailer, build_mailer
@@ -566,11 +566,12 @@ def _statements_of(app: FastAPI, call: Callable[[], Response]) -> list[str]:
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         statements.append(statement)
 
-    event.listen(app.state.engine, "before_cursor_execute", record)
+    # On every engine: v1 routes run on the async engine, whose pools exist per event loop.
+    event.listen(Engine, "before_cursor_execute", record)
     try:
         assert call().status_code == 202
     finally:
-        event.remove(app.state.engine, "before_cursor_execute", record)
+        event.remove(Engine, "before_cursor_execute", record)
     return statements
 
 

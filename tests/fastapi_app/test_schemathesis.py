@@ -26,11 +26,20 @@ def _operations(app: FastAPI) -> set[str]:
     return {f"{method.upper()} {path}" for path, item in app.openapi()["paths"].items() for method in item}
 
 
+# A file's content is what no schema describes: an upload whose bytes are not the declared format
+# is refused with 422 DATASET_INVALID (issue 15), so "schema-valid request rejected" is expected
+# there, and only there.
+CONTENT_CHECKED = {("POST", "/api/v1/datasets"), ("POST", "/api/v1/datasets/{dataset_id}/versions")}
+
+
 def _failures(event: events.ScenarioFinished) -> list[str]:
     found = []
     for case_id, checks in event.recorder.checks.items():
         case = event.recorder.cases[case_id].value
         for check in checks:
+            content_checked = (case.method.upper(), case.operation.path) in CONTENT_CHECKED
+            if check.name == "positive_data_acceptance" and content_checked:
+                continue
             if check.status.name == "FAILURE" and check.failure_info is not None:
                 failure = check.failure_info.failure
                 found.append(

@@ -52,7 +52,8 @@ def test_connection_succeeds(table: Connector) -> None:
 def test_connection_failures_are_clear(limits: Limits, kind: str, path: str, code: str) -> None:
     result = open_connector(kind, {"path": path}, limits).test()
     assert (result.success, result.error_code) == (False, code)
-    assert str(limits.data_dir) not in result.message
+    # A missing file names the folder it should be in; no other failure shows a server path.
+    assert (str(limits.data_dir) in result.message) is (code == "NO_SUCH_DATABASE")
 
 
 @pytest.mark.parametrize("kind", TABULAR)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from datalab.blocking import wait_for
 from fastapi_app.legacy_ports import data_sources as data_source_ports
 from fastapi_app.legacy_ports import users as user_ports
 from shared_models import RouteStats, ShadowMismatch, User
@@ -106,9 +108,12 @@ def test_slow_port_times_out_as_a_mismatch(
     headers = accounts.headers(accounts.create("slow@example.com"))
     release, finished = threading.Event(), threading.Event()
 
+    waiter = ThreadPoolExecutor(max_workers=1)
+
     def slow(user: User) -> dict[str, Any]:
         # Blocked until the test has its answer and the shadow call has given up: ordering, not timing.
-        release.wait(timeout=30)
+        # The port runs on the event loop (run_sync), so it waits the way a slow source would: awaited.
+        wait_for(waiter.submit(release.wait, 30), 31)
         finished.set()
         return tampered_user_json(user)
 
@@ -120,6 +125,7 @@ def test_slow_port_times_out_as_a_mismatch(
         assert not finished.is_set()
     finally:
         release.set()
+        waiter.shutdown(wait=True)
     migration_of(app).counter.flush()
 
     assert response.status_code == 200
