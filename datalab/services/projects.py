@@ -96,7 +96,8 @@ def add_member(
         statement = statement.where(User.email == (email or "").lower())
     user = session.scalars(statement).one_or_none()
     if user is None:
-        raise NotFound("User not found")
+        # 409, not 404: on this route a 404 says the project is not there (or not the caller's).
+        raise Conflict("No active user has that id or email", code="NO_SUCH_USER")
     if session.get(ProjectMember, (project.id, user.id)) is not None:
         raise Conflict("The user is already a member of this project")
     member = ProjectMember(project_id=project.id, user_id=user.id, role=role.value)

@@ -14,15 +14,15 @@ from datalab.crypto import ConfigCipher
 from datalab.fields import Description, Tag
 from datalab.inputs import DataSourceCreate, Input
 from datalab.masking import mask_secrets
-from datalab.services.pages import MAX_ID
 from fastapi_app.pagination import Paginated
+from fastapi_app.projects.schemas import ProjectId
 from shared_models import DataSource, SourceStatus, SourceType
 
 
 class DataSourceCreateV1(DataSourceCreate):
     """A new data source, personal or (with `project_id`) shared in a project the caller edits."""
 
-    project_id: int | None = Field(None, ge=1, le=MAX_ID)
+    project_id: ProjectId | None = None
 
 
 class DataSourceReplace(DataSourceCreate):

@@ -8,8 +8,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from datalab.fields import Description, Email, ResourceName
+from datalab.fields import Description, Email, ResourceName, whole_number
 from datalab.inputs import Input
+from datalab.services.pages import MAX_ID
 from fastapi_app.pagination import Paginated
 from shared_models import ProjectMember, ProjectRole, User
 
@@ -45,6 +46,13 @@ class ProjectList(Paginated[ProjectRead]):
     """A slice of the caller's projects."""
 
 
+# A project's id in a JSON body: 7 or 7.0, as JSON Schema counts integers.
+ProjectId = whole_number(1, MAX_ID)
+
+
+MemberId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
 def _given(value: object) -> object:
     # Left out, not null: the schema's "exactly one of" counts the keys that are present.
     if value is None:
@@ -68,11 +76,11 @@ def _member_add_schema(schema: dict[str, Any]) -> None:
 class MemberAdd(Input):
     """A user to add, by id or by email (exactly one), with a project role."""
 
-    model_config = ConfigDict(
-        json_schema_extra={"oneOf": [{"required": ["user_id"]}, {"required": ["email"]}]}
-    )
+    model_config = ConfigDict(json_schema_extra=_member_add_schema)
 
-    user_id: Annotated[Annotated[int, Field(ge=1)] | SkipJsonSchema[None], BeforeValidator(_given)] = None
+    user_id: Annotated[
+        Annotated[int, Field(ge=1, le=MAX_ID)] | SkipJsonSchema[None], BeforeValidator(_given)
+    ] = None
     email: Annotated[Email | SkipJsonSchema[None], BeforeValidator(_given)] = None
     role: ProjectRole = Field(ProjectRole.VIEWER, strict=False)
 

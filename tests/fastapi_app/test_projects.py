@@ -223,9 +223,10 @@ def test_every_project_change_is_audited(client: TestClient, team: Team, session
     error_of(client.get(f"{DATASETS}/{team.dataset}", headers=team.owner), 404, "NOT_FOUND")
 
 
-def test_add_member_unknown_user_404_and_twice_409(client: TestClient, team: Team) -> None:
+def test_add_member_unknown_user_409_and_twice_409(client: TestClient, team: Team) -> None:
     members = f"{PROJECTS}/{team.project}/members"
-    error_of(client.post(members, json={"email": "nobody@example.com"}, headers=team.owner), 404, "NOT_FOUND")
+    unknown = client.post(members, json={"email": "nobody@example.com"}, headers=team.owner)
+    error_of(unknown, 409, "NO_SUCH_USER")
     again = client.post(members, json={"email": "reader@example.com"}, headers=team.owner)
     error_of(again, 409, "CONFLICT")
 
