@@ -200,7 +200,7 @@ def test_finished_task_cannot_be_cancelled_and_unfinished_has_no_result(
     failed = submit(client, analyst_headers, sqlite_source, "SELECT nope FROM customers")
     body = wait_for(client, analyst_headers, failed, FINAL)
     assert body["status"] == "failed"
-    assert body["error"]["code"] == "QUERY_FAILED"
+    assert body["error"]["code"] == "QUERY_INVALID"  # the query's own mistake
     response = client.get(f"{TASKS_URL}/{failed}/result", headers=analyst_headers)
     error_of(response, 409, "RESULT_NOT_READY")
 
