@@ -106,6 +106,9 @@ def app(
         overrides: dict[str, object] = {
             "route_states": dict.fromkeys(PORTED, route_state),
             "migration_flush_seconds": 300.0,
+            # The comparison is the point here, not the deadline (test_shadow tests that): a busy
+            # machine must not turn a slow port into a mismatch.
+            "shadow_timeout": 30.0,
             "legacy_upstream": legacy_upstream,
         }
         state_apps[route_state] = create_app(settings.model_copy(update=overrides))
