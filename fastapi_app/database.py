@@ -96,9 +96,13 @@ class AsyncDatabase:
 
 
 def _unreachable_is_operational(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
-    # asyncpg reports a refused or timed-out connection as a bare OSError, which SQLAlchemy
-    # passes through; as the DBAPI's OperationalError it becomes the 503 both halves answer.
+    # asyncpg reports a refused or timed-out connection as a bare OSError, and a server that is
+    # starting or stopping as its own CannotConnectNowError, both of which SQLAlchemy passes
+    # through. Any failure to connect is the DBAPI's OperationalError, as psycopg2 makes it:
+    # the 503 both halves answer.
     try:
         return dialect.connect(*cargs, **cparams)
-    except OSError as exc:
+    except dialect.loaded_dbapi.Error:
+        raise
+    except Exception as exc:
         raise dialect.loaded_dbapi.OperationalError(type(exc).__name__) from exc
