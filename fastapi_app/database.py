@@ -102,7 +102,7 @@ def _unreachable_is_operational(dialect: Any, _record: Any, cargs: Any, cparams:
     # the 503 both halves answer.
     try:
         return dialect.connect(*cargs, **cparams)
-    except dialect.loaded_dbapi.Error:
+    except dialect.loaded_dbapi.OperationalError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # the dialect's own translation included (CannotConnectNow is not operational)
         raise dialect.loaded_dbapi.OperationalError(type(exc).__name__) from exc
