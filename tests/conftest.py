@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import os
 import sys
-import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 
-import psycopg2
 import pytest
 from cryptography.fernet import Fernet
 from fastapi import FastAPI
@@ -37,6 +35,7 @@ from datalab.storage import FINAL_PREFIX, TEMP_PREFIX, ObjectStore
 from fastapi_app.main import create_app
 from shared_models import Base, Role, User
 from tests.helpers import Accounts
+from tests.postgres import scratch_postgres
 
 S3_BUCKET = "datalab-test-datasets"
 
@@ -49,7 +48,6 @@ BEYOND_LOOPBACK = ",".join(
     )
 )
 
-PG_ADMIN_URL = os.environ.get("PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 _skipped: list[str] = []
 
@@ -297,17 +295,5 @@ def object_store(request: pytest.FixtureRequest, app: FastAPI) -> Iterator[Objec
 @pytest.fixture
 def scratch_postgres_url() -> Iterator[str]:
     """A brand-new PostgreSQL database, dropped afterwards."""
-    try:
-        admin = psycopg2.connect(PG_ADMIN_URL, connect_timeout=3)
-    except psycopg2.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL server answers at {PG_ADMIN_URL.split('@')[-1]}: {exc}".strip())
-    admin.autocommit = True
-    name = f"datalab_migration_test_{uuid.uuid4().hex[:12]}"
-    with admin.cursor() as cursor:
-        cursor.execute(f"CREATE DATABASE {name}")
-    try:
-        yield f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.close()
+    with scratch_postgres("datalab_migration") as url:
+        yield url
