@@ -14,14 +14,12 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psycopg2
 import pytest
 import redis
 from cryptography.fernet import Fernet
@@ -35,9 +33,9 @@ from datalab.settings import Settings
 from shared_models import Role, User
 from tests.edge_apps import free_port
 from tests.helpers import PASSWORD, REVOKED
+from tests.postgres import scratch_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_ADMIN_URL = os.environ.get("PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = "redis://127.0.0.1:6379/6"
 LOGIN_LIMIT = 5
 METRICS_TOKEN = "serving-metrics-token-0123456789"
@@ -93,16 +91,7 @@ class Server:
 @pytest.fixture(scope="module")
 def database_url() -> Iterator[str]:
     """A scratch PostgreSQL database, migrated, with one user; dropped afterwards."""
-    try:
-        admin = psycopg2.connect(PG_ADMIN_URL, connect_timeout=3)
-    except psycopg2.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL server answers at {PG_ADMIN_URL.split('@')[-1]}: {exc}".strip())
-    admin.autocommit = True
-    name = f"datalab_serving_test_{uuid.uuid4().hex[:12]}"
-    with admin.cursor() as cursor:
-        cursor.execute(f"CREATE DATABASE {name}")
-    url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
-    try:
+    with scratch_postgres("datalab_serving") as url:
         migrate.upgrade(Settings(_env_file=None, env="test", database_url=url, var_dir=Path("/nonexistent")))
         engine = create_engine(url)
         with Session(engine) as session:
@@ -112,10 +101,6 @@ def database_url() -> Iterator[str]:
             session.commit()
         engine.dispose()
         yield url
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.close()
 
 
 @pytest.fixture(scope="module")
