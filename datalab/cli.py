@@ -254,9 +254,9 @@ def legacy_serve(host: str, port: int, workers: int, threads: int | None) -> Non
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
 def routes(as_json: bool) -> None:
     """Print every legacy route: state, successor, requests per implementation, shadow mismatches, dates."""
-    from datalab.migration.registry import RegistryError, load_registry
-    from datalab.migration.report import build_report, format_table
-    from fastapi_app.legacy_ports import PORTED  # the names only; no app is built
+    from fastapi_app.migration.ports import PORTED  # the names only; no app is built
+    from fastapi_app.migration.registry import RegistryError, load_registry
+    from fastapi_app.migration.report import build_report, format_table
 
     settings = get_settings()
     try:

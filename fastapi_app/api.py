@@ -7,7 +7,6 @@ from collections.abc import Callable
 from fastapi import APIRouter, Depends, FastAPI
 from starlette.routing import compile_path
 
-from fastapi_app.admin.router import router as admin_router
 from fastapi_app.audit_logs.router import router as audit_logs_router
 from fastapi_app.auth.router import router as auth_router
 from fastapi_app.data_sources.router import router as data_sources_router
@@ -15,6 +14,7 @@ from fastapi_app.datasets.router import router as datasets_router
 from fastapi_app.dependencies import current_user
 from fastapi_app.health.router import router as health_router
 from fastapi_app.integrations.router import router as integrations_router
+from fastapi_app.migration.router import router as admin_router
 from fastapi_app.projects.router import router as projects_router
 from fastapi_app.tasks.router import router as tasks_router
 from fastapi_app.users.router import router as users_router

@@ -336,7 +336,7 @@ class MigrationSettings(Group):
         examples=['{"GET /api/users/me": "migrated"}'],
     )
     routes_file: Path | None = Field(
-        None, description="Registry file; default datalab/migration/routes.toml."
+        None, description="Registry file; default fastapi_app/migration/routes.toml."
     )
     shadow_sample_rate: float = Field(
         1.0, ge=0.0, le=1.0, description="Share of shadowed requests run on the port."

@@ -1,4 +1,4 @@
-"""The route migration inside the ASGI app: registry, ports, routing by state, shadow mode and counts.
+"""The route migration in one package: registry, ports, routing by state, shadow, counts, report, router.
 
 `build_migration` is called by the app factory. It reads and checks the registry
 (refusing to start on a bad one), checks it against Flask's URL map, and gives the
@@ -10,21 +10,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import anyio
 from fastapi import FastAPI
-from flask import Flask
 from sqlalchemy import Engine
 
-from datalab.migration.registry import Registry, check_url_map, load_registry
-from datalab.migration.stats import RouteCounter
 from datalab.runtime import Runtime
 from datalab.settings import Settings
 from fastapi_app.database import AsyncDatabase
-from fastapi_app.legacy_ports import PORTED, build_ports_app, port_routes
+from fastapi_app.migration.ports import PORTED, build_ports_app, port_routes
+from fastapi_app.migration.registry import Registry, check_url_map, load_registry
 from fastapi_app.migration.routing import MigratedRoutes
 from fastapi_app.migration.shadow import ShadowRunner
-from legacy_flask.app import legacy_route_path
+from fastapi_app.migration.stats import RouteCounter
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 @dataclass
@@ -69,6 +71,8 @@ def build_migration(
     settings: Settings, flask_app: Flask, runtime: Runtime, engine: Engine, database: AsyncDatabase
 ) -> Migration:
     """Read and check the registry against Flask's routes, and wire the ports by state."""
+    from legacy_flask.app import legacy_route_path  # Flask is imported only when it is mounted
+
     registry = load_registry(settings, ported=PORTED)
     rules = check_url_map(
         registry,

@@ -13,10 +13,10 @@ from urllib.parse import quote
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from datalab.context import current_route
-from datalab.migration.diff import Answer
-from datalab.migration.registry import SAFE_METHODS, RouteEntry
-from datalab.migration.stats import Counted
 from fastapi_app.migration import Migration
+from fastapi_app.migration.diff import Answer
+from fastapi_app.migration.registry import SAFE_METHODS, RouteEntry
+from fastapi_app.migration.stats import Counted
 
 V1_PREFIX = "/api/v1"
 MAX_SHADOW_BODY = 1_048_576  # a bigger Flask answer is not held in memory to be compared

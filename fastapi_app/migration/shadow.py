@@ -16,9 +16,9 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Scope
 
 from datalab.context import bind_route
-from datalab.migration.diff import Answer, compare
-from datalab.migration.registry import Registry, RouteEntry
-from datalab.migration.stats import RouteCounter
+from fastapi_app.migration.diff import Answer, compare
+from fastapi_app.migration.registry import Registry, RouteEntry
+from fastapi_app.migration.stats import RouteCounter
 
 log = logging.getLogger(__name__)
 # What a replayed request keeps of the original scope: the request itself, not routing leftovers.

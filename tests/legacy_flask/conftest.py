@@ -23,9 +23,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from datalab.settings import Settings
-from fastapi_app.legacy_ports import PORTED
 from fastapi_app.main import create_app
 from fastapi_app.migration import Migration
+from fastapi_app.migration.ports import PORTED
 from tests.gateway_servers import legacy_server
 
 REMOTE = os.environ.get("LEGACY_REMOTE") == "1"

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from fastapi_app.migration.registry import DEFAULT_FILE
 from tests.fastapi_app.migration.conftest import Build
 from tests.helpers import Accounts
 
-DEFAULTS = Path(__file__).parents[3] / "datalab/migration/routes.toml"
 DEPRECATED_AT = "@1795305600"  # 2026-11-22T00:00:00Z
 
 
@@ -33,7 +33,7 @@ def test_successor_link_carries_the_id(client: TestClient, user_headers: dict[st
 def test_sunset_is_sent_by_either_implementation(
     build: Build, accounts: Accounts, tmp_path: Path, state: str
 ) -> None:
-    text = DEFAULTS.read_text().replace(
+    text = DEFAULT_FILE.read_text().replace(
         'successor = "/api/v1/auth/profile"\ndeprecation = 2026-11-22T00:00:00Z\n\n[routes."PUT',
         'successor = "/api/v1/auth/profile"\ndeprecation = 2026-11-22T00:00:00Z\n'
         'sunset = 2027-06-30T23:59:59+02:00\n\n[routes."PUT',
@@ -56,7 +56,7 @@ def test_v1_and_unknown_paths_carry_no_deprecation(client: TestClient, user_head
 
 
 def test_route_without_successor_is_not_deprecated(build: Build, tmp_path: Path, accounts: Accounts) -> None:
-    text = DEFAULTS.read_text().replace('successor = "/api/v1/health"\n', "")
+    text = DEFAULT_FILE.read_text().replace('successor = "/api/v1/health"\n', "")
     (tmp_path / "routes.toml").write_text(text)
     _, client = build(routes_file=tmp_path / "routes.toml")
 

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from datalab.cli import main
 from datalab.legacy_json import user_json
-from datalab.migration.registry import DEFAULT_FILE as ROUTES_FILE
-from fastapi_app.legacy_ports import users as user_ports
+from fastapi_app.migration.ports import users as user_ports
+from fastapi_app.migration.registry import DEFAULT_FILE as ROUTES_FILE
 from shared_models import Role
 from tests.fastapi_app.migration.conftest import Build, drain, migration_of
 from tests.helpers import Accounts, error_of

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datalab.blocking import wait_for
-from fastapi_app.legacy_ports import data_sources as data_source_ports
-from fastapi_app.legacy_ports import users as user_ports
+from fastapi_app.migration.ports import data_sources as data_source_ports
+from fastapi_app.migration.ports import users as user_ports
 from shared_models import RouteStats, ShadowMismatch, User
 from tests.fastapi_app.migration.conftest import Build, drain, migration_of
 from tests.helpers import Accounts

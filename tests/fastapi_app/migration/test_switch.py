@@ -13,8 +13,8 @@ from httpx2 import Response
 
 from datalab.context import RouteInfo, bind_route
 from fastapi_app.edges import front
-from fastapi_app.legacy_ports import PORTED
-from fastapi_app.legacy_ports import users as user_ports
+from fastapi_app.migration.ports import PORTED
+from fastapi_app.migration.ports import users as user_ports
 from legacy_flask import users as legacy_users
 from tests.fastapi_app.migration.conftest import Build, drain, empty_tables, migration_of
 from tests.helpers import PASSWORD, Accounts, bearer, valid_config

@@ -12,8 +12,8 @@ from fastapi.routing import APIRoute
 
 from datalab.runtime import Runtime
 from fastapi_app.database import AsyncDatabase
-from fastapi_app.legacy_ports import auth, data_sources, users
-from fastapi_app.legacy_ports.common import init_errors
+from fastapi_app.migration.ports import auth, data_sources, users
+from fastapi_app.migration.ports.common import init_errors
 
 ROUTERS: tuple[APIRouter, ...] = (auth.router, users.router, data_sources.router)
 PORTED: frozenset[str] = frozenset(

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from datalab.migration.diff import Answer, compare
+from fastapi_app.migration.diff import Answer, compare
 
 HEADERS = ("content-type",)
 

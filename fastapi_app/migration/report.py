@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from datalab.migration.registry import Registry
-from datalab.migration.stats import read_stats, recent_mismatches
+from fastapi_app.migration.registry import Registry
+from fastapi_app.migration.stats import read_stats, recent_mismatches
 
 
 @dataclass(frozen=True)

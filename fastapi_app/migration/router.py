@@ -10,9 +10,9 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from datalab.migration.report import build_report
 from fastapi_app.dependencies import SessionDep, require_role
 from fastapi_app.migration import Migration
+from fastapi_app.migration.report import build_report
 from fastapi_app.responses import errors
 from shared_models import Role, User
 

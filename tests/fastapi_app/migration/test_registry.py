@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from datalab.migration.registry import RegistryError, check_url_map, load_registry
 from datalab.settings import Settings
-from fastapi_app.legacy_ports import PORTED
 from fastapi_app.main import create_app
+from fastapi_app.migration.ports import PORTED
+from fastapi_app.migration.registry import DEFAULT_FILE, RegistryError, check_url_map, load_registry
 
 ROUTE = """
 [routes."GET /api/users/me"]
@@ -126,7 +126,7 @@ def test_flask_route_missing_from_registry_refuses_to_start(settings: Settings, 
 
 
 def test_route_flask_does_not_serve_refuses_to_start(settings: Settings, tmp_path: Path) -> None:
-    text = (Path(__file__).parents[2] / "datalab/migration/routes.toml").read_text()
+    text = DEFAULT_FILE.read_text()
     path = registry_file(tmp_path, text + '\n[routes."GET /api/reports"]\nstate = "legacy"\n')
     with pytest.raises(
         RegistryError, match="^route 'GET /api/reports' is in the registry but Flask does not serve it"

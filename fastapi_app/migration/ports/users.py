@@ -11,7 +11,7 @@ from datalab.legacy_input import json_object
 from datalab.legacy_json import user_json
 from datalab.services import users
 from fastapi_app.dependencies import SessionDep
-from fastapi_app.legacy_ports.common import LegacyJSONResponse, RawBody, RuntimeDep, signed_in
+from fastapi_app.migration.ports.common import LegacyJSONResponse, RawBody, RuntimeDep, signed_in
 
 router = APIRouter()
 

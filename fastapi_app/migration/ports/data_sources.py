@@ -26,7 +26,7 @@ from datalab.legacy_json import data_source_json, page_json
 from datalab.runtime import Runtime
 from datalab.services import data_sources
 from fastapi_app.dependencies import SessionDep
-from fastapi_app.legacy_ports.common import (
+from fastapi_app.migration.ports.common import (
     LegacyJSONResponse,
     RawBody,
     RuntimeDep,
