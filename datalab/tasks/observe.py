@@ -33,8 +33,8 @@ def broker_queue_depth(settings: Settings) -> int | None:
     options = {"socket_timeout": BROKER_TIMEOUT_S} if url.startswith(("redis://", "rediss://")) else {}
     try:
         with Connection(url, connect_timeout=BROKER_TIMEOUT_S, transport_options=options) as conn:
-            conn.ensure_connection(max_retries=0, timeout=BROKER_TIMEOUT_S)
-            channel = conn.channel()
+            conn.ensure_connection(max_retries=0, timeout=int(BROKER_TIMEOUT_S))
+            channel: Any = conn.channel()  # the transport's channel: queue_declare is not on kombu's stub
             try:
                 declared = channel.queue_declare(queue=settings.tasks.task_queue, passive=True)
             except conn.channel_errors:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from datalab.connectors.fields import QueryText
 from datalab.inputs import Input
@@ -24,17 +25,30 @@ def _integral(value: object) -> object:
 
 
 RowId = Annotated[int, BeforeValidator(_integral)]
+SourceId = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_integral)]
 
 
 class _OnASource(Input):
     """A task reading exactly one source: a data source or a dataset."""
 
-    data_source_id: RowId | None = Field(
-        None, ge=1, le=MAX_ID, description="The data source to read (one you may query)"
+    # The schema says what validation does: an integer id, exactly one of the two keys present.
+    model_config = ConfigDict(
+        json_schema_extra={"oneOf": [{"required": ["data_source_id"]}, {"required": ["dataset_id"]}]}
     )
-    dataset_id: RowId | None = Field(
-        None, ge=1, le=MAX_ID, description="The dataset to read, as the table `data` (its latest version)"
+
+    data_source_id: SourceId | SkipJsonSchema[None] = Field(
+        None, description="The data source to read (one you may query)"
     )
+    dataset_id: SourceId | SkipJsonSchema[None] = Field(
+        None, description="The dataset to read, as the table `data` (its latest version)"
+    )
+
+    @field_validator("data_source_id", "dataset_id", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("must be an id; leave the key out instead")
+        return value
 
     @model_validator(mode="after")
     def _exactly_one_source(self) -> Self:
