@@ -7,6 +7,7 @@ runs one dataset task on a real worker).
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,14 +16,17 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from datalab.settings import Settings
 from datalab.storage import FINAL_PREFIX, RESULTS_PREFIX, TEMP_PREFIX, ObjectStore
 from datalab.storage.gc import collect_garbage
+from datalab.tasks import state
+from datalab.tasks.kinds import load_work
+from datalab.tasks.runner import _Attempt, build_context
 from fastapi_app.main import create_app
-from shared_models import AnalysisTask, Role
+from shared_models import AnalysisResult, AnalysisTask, Role, User
 from tests.conftest import S3_BUCKET, S3_CREDENTIALS
 from tests.dataset_files import COLUMNS, good_file
 from tests.fastapi_app.test_projects import Team, team  # noqa: F401 - the project fixture, shared
@@ -244,6 +248,41 @@ def test_storage_gc_keeps_live_results_and_removes_deleted_tasks(
     assert result_objects(store, kept) == [f"{RESULTS_PREFIX}task-{kept}/1.parquet"]
     assert result_objects(store, dropped) == []
     assert client.get(f"{TASKS_URL}/{kept}/result", headers=analyst_headers).json()["total"] == 3
+
+
+def test_an_attempt_that_lost_its_task_leaves_no_object(
+    app: FastAPI,
+    client: TestClient,
+    analyst_headers: dict[str, str],
+    local_store: ObjectStore,
+    session: Session,
+) -> None:
+    dataset = _dataset(client, analyst_headers)
+    owner = session.scalars(select(User).where(User.email == "analyst@example.com")).one()
+    # Not submitted through the API, whose executor would run it at once.
+    task = AnalysisTask(
+        owner_id=owner.id, kind="profile", status="queued", dataset_id=dataset, params={"version": 1}
+    )
+    session.add(task)
+    session.commit()
+    context = build_context(app.state.settings, app.state.sessionmaker, local_store)
+    claims = []
+    for _attempt in (1, 2):
+        # A lease of a millisecond: the second delivery takes the task over from the first.
+        time.sleep(0.01)
+        with app.state.sessionmaker.begin() as db:
+            claims.append(state.claim(db, task.id, worker="test", lease_s=0.001, max_attempts=3))
+            work = load_work(db, context.cipher, task.id)
+    assert [c.attempt for c in claims] == [1, 2]
+    _Attempt(context, task.id, 1, work).run()  # fenced out: it must leave nothing behind
+    assert result_objects(local_store, task.id) == []
+    _Attempt(context, task.id, 2, work).run()
+    session.expire_all()
+    assert (task.status, task.attempts, task.row_count) == ("succeeded", 2, 3)
+    assert result_objects(local_store, task.id) == [f"{RESULTS_PREFIX}task-{task.id}/2.parquet"]
+    assert session.scalars(select(AnalysisResult.object_key)).all() == [
+        result_objects(local_store, task.id)[0]
+    ]
 
 
 def _spare_file(app: FastAPI) -> Any:
