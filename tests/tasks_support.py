@@ -18,7 +18,7 @@ import redis
 from fastapi.testclient import TestClient
 
 from datalab.settings import Settings
-from datalab.storage import RESULTS_PREFIX, ObjectStore
+from datalab.storage import FINAL_PREFIX, RESULTS_PREFIX, TEMP_PREFIX, ObjectStore
 
 TASKS_URL = "/api/v1/tasks"
 # Apart from the connector tests' `datalab_src_b`, so the two can run at the same time.
@@ -89,6 +89,13 @@ def post_task(client: TestClient, headers: dict[str, str], body: dict[str, Any])
 def submit(client: TestClient, headers: dict[str, str], source_id: int, query: str) -> int:
     """Submit a query task on a data source and return its id."""
     return post_task(client, headers, {"kind": "query", "data_source_id": source_id, "query": query})
+
+
+def empty_store(store: ObjectStore) -> None:
+    """Remove every dataset, upload and task result object from `store`."""
+    for prefix in (TEMP_PREFIX, FINAL_PREFIX, RESULTS_PREFIX):
+        for item in list(store.list(prefix)):
+            store.delete(item.key)
 
 
 def result_objects(store: ObjectStore, task_id: int) -> list[str]:

@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from datalab.settings import Settings
-from datalab.storage import FINAL_PREFIX, RESULTS_PREFIX, open_storage
+from datalab.storage import open_storage
 from datalab.tasks.celery_app import RUN_TASK, make_celery
 from fastapi_app.main import create_app
 from shared_models import AnalysisResult, AnalysisTask, AuditLog, RevokedToken, User
@@ -34,6 +34,7 @@ from tests.tasks_support import (
     RedisServer,
     Worker,
     add_source,
+    empty_store,
     post_task,
     postgres_task_source,
     result_objects,
@@ -97,10 +98,7 @@ def redis_client(redis_app: FastAPI, client: TestClient) -> Iterator[TestClient]
     """A client of the Redis-backed app (tables, datasets and results are emptied after the test)."""
     with TestClient(redis_app) as test_client:
         yield test_client
-    store = redis_app.state.runtime.storage
-    for prefix in (FINAL_PREFIX, RESULTS_PREFIX):
-        for item in list(store.list(prefix)):
-            store.delete(item.key)
+    empty_store(redis_app.state.runtime.storage)
 
 
 @pytest.fixture(scope="module")

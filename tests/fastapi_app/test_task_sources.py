@@ -20,7 +20,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from datalab.settings import Settings
-from datalab.storage import FINAL_PREFIX, RESULTS_PREFIX, TEMP_PREFIX, ObjectStore
+from datalab.storage import RESULTS_PREFIX, ObjectStore
 from datalab.storage.gc import collect_garbage
 from datalab.tasks import state
 from datalab.tasks.kinds import load_work
@@ -32,7 +32,15 @@ from tests.dataset_files import COLUMNS, good_file
 from tests.fastapi_app.test_projects import Team, team  # noqa: F401 - the project fixture, shared
 from tests.helpers import Accounts, audit_entries, error_of
 from tests.sources import write_files
-from tests.tasks_support import FINAL, TASKS_URL, add_source, post_task, result_objects, wait_for
+from tests.tasks_support import (
+    FINAL,
+    TASKS_URL,
+    add_source,
+    empty_store,
+    post_task,
+    result_objects,
+    wait_for,
+)
 
 DATASETS = "/api/v1/datasets"
 QUERY = "SELECT name, score FROM data WHERE score IS NOT NULL ORDER BY id"
@@ -67,7 +75,7 @@ def stored(
     finally:
         if chosen is not client:
             chosen.__exit__(None, None, None)
-        _empty(store)
+        empty_store(store)
 
 
 @pytest.fixture
@@ -75,13 +83,7 @@ def local_store(app: FastAPI, client: TestClient) -> Iterator[ObjectStore]:
     """The app's default object store (a folder), emptied of datasets and results afterwards."""
     store: ObjectStore = app.state.runtime.storage
     yield store
-    _empty(store)
-
-
-def _empty(store: ObjectStore) -> None:
-    for prefix in (TEMP_PREFIX, FINAL_PREFIX, RESULTS_PREFIX):
-        for item in list(store.list(prefix)):
-            store.delete(item.key)
+    empty_store(store)
 
 
 def _dataset(client: TestClient, headers: dict[str, str], fmt: str = "csv") -> int:
