@@ -281,7 +281,7 @@ def routes(as_json: bool) -> None:
 # --- datasets and storage (issue 15)
 @main.group()
 def storage() -> None:
-    """Maintain the object store datasets are kept in (STORAGE_URL)."""
+    """Maintain the object store datasets and task results are kept in (STORAGE_URL)."""
 
 
 @storage.command("gc")
@@ -292,7 +292,7 @@ def storage() -> None:
     help="Leave objects younger than this alone (default: STORAGE_GC_GRACE_S).",
 )
 def storage_gc(grace_seconds: int | None) -> None:
-    """Remove uploads that never completed and objects no dataset version references."""
+    """Remove uploads that never completed and objects no dataset version or task result references."""
     from datalab.storage import open_storage
     from datalab.storage.gc import collect_garbage
 

@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     sessions = make_sessionmaker(engine)
     database = AsyncDatabase(settings)
     migration = build_migration(settings, flask_app, runtime, engine, database)
-    tasks = build_tasks(settings, sessions)
+    tasks = build_tasks(settings, sessions, runtime.storage)
     gateway: Gateway | None = None  # set below, once the app's routes and metrics exist
 
     @asynccontextmanager

@@ -1,4 +1,4 @@
-"""Analysis tasks: long work (a query today) queued, run by a worker, and its one stored result."""
+"""Analysis tasks: a query, a profile or an export queued, run by a worker, and its one stored result."""
 
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ class TaskKind(enum.StrEnum):
     """What a task does; each kind is one entry of `datalab.tasks.kinds.KINDS`."""
 
     QUERY = "query"
+    PROFILE = "profile"
+    EXPORT = "export"
 
 
 class AnalysisTask(Base):
@@ -41,7 +43,10 @@ class AnalysisTask(Base):
     data_source_id: Mapped[int | None] = mapped_column(
         ForeignKey("data_source.id", ondelete="SET NULL"), index=True
     )
+    # A dataset source instead of a data source (exactly one of the two is set at submit).
+    dataset_id: Mapped[int | None] = mapped_column(ForeignKey("dataset.id", ondelete="SET NULL"), index=True)
     query: Mapped[str | None] = mapped_column(Text)
+    # Per kind: the dataset version read, an export's format.
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     row_count: Mapped[int | None] = mapped_column(BigInteger)

@@ -18,6 +18,7 @@ import redis
 from fastapi.testclient import TestClient
 
 from datalab.settings import Settings
+from datalab.storage import FINAL_PREFIX, RESULTS_PREFIX, TEMP_PREFIX, ObjectStore
 
 TASKS_URL = "/api/v1/tasks"
 # Apart from the connector tests' `datalab_src_b`, so the two can run at the same time.
@@ -78,13 +79,28 @@ def add_source(client: TestClient, headers: dict[str, str], source_type: str, co
     return int(response.json()["id"])
 
 
-def submit(client: TestClient, headers: dict[str, str], source_id: int, query: str) -> int:
-    """Submit a query task and return its id."""
-    response = client.post(
-        TASKS_URL, json={"kind": "query", "data_source_id": source_id, "query": query}, headers=headers
-    )
+def post_task(client: TestClient, headers: dict[str, str], body: dict[str, Any]) -> int:
+    """Submit a task and return its id."""
+    response = client.post(TASKS_URL, json=body, headers=headers)
     assert response.status_code == 202, response.text
     return int(response.json()["id"])
+
+
+def submit(client: TestClient, headers: dict[str, str], source_id: int, query: str) -> int:
+    """Submit a query task on a data source and return its id."""
+    return post_task(client, headers, {"kind": "query", "data_source_id": source_id, "query": query})
+
+
+def empty_store(store: ObjectStore) -> None:
+    """Remove every dataset, upload and task result object from `store`."""
+    for prefix in (TEMP_PREFIX, FINAL_PREFIX, RESULTS_PREFIX):
+        for item in list(store.list(prefix)):
+            store.delete(item.key)
+
+
+def result_objects(store: ObjectStore, task_id: int) -> list[str]:
+    """The keys of the task's result objects in the object storage."""
+    return sorted(item.key for item in store.list(f"{RESULTS_PREFIX}task-{task_id}/"))
 
 
 def wait_for(

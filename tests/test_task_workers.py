@@ -24,15 +24,20 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from datalab.settings import Settings
+from datalab.storage import open_storage
 from datalab.tasks.celery_app import RUN_TASK, make_celery
 from fastapi_app.main import create_app
 from shared_models import AnalysisResult, AnalysisTask, AuditLog, RevokedToken, User
+from tests.dataset_files import good_file
 from tests.tasks_support import (
     FINAL,
     RedisServer,
     Worker,
     add_source,
+    empty_store,
+    post_task,
     postgres_task_source,
+    result_objects,
     submit,
     wait_for,
     worker_env,
@@ -90,9 +95,10 @@ def redis_app(settings: Settings, migrated: None, redis_config: dict[str, Any]) 
 
 @pytest.fixture
 def redis_client(redis_app: FastAPI, client: TestClient) -> Iterator[TestClient]:
-    """A client of the Redis-backed app (tables are emptied after the test, as for `client`)."""
+    """A client of the Redis-backed app (tables, datasets and results are emptied after the test)."""
     with TestClient(redis_app) as test_client:
         yield test_client
+    empty_store(redis_app.state.runtime.storage)
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +130,7 @@ def _results(session: Session, task_id: int) -> int:
 
 
 def _objects(settings: Settings, task_id: int) -> list[str]:
-    return sorted(p.name for p in Path(settings.results_dir).glob(f"task-{task_id}.*"))
+    return result_objects(open_storage(settings), task_id)
 
 
 def test_broker_restart_keeps_queued_tasks(
@@ -179,7 +185,8 @@ def test_worker_killed_mid_task_finishes_on_another_worker_once(
         redis_worker.wait_ready()
     assert (body["status"], body["attempts"], body["row_count"]) == ("succeeded", 2, 1)
     assert _results(session, task_id) == 1
-    assert _objects(settings, task_id) == [f"task-{task_id}.parquet"]
+    # The killed attempt never reached the object storage; the second one's object is the result.
+    assert _objects(settings, task_id) == [f"results/task-{task_id}/2.parquet"]
 
 
 def test_a_task_delivered_twice_writes_one_result(
@@ -209,7 +216,23 @@ def test_a_task_delivered_twice_writes_one_result(
         body["attempts"],
     )
     assert _results(session, task_id) == 1
-    assert _objects(settings, task_id) == [f"task-{task_id}.parquet"]
+    assert _objects(settings, task_id) == [f"results/task-{task_id}/1.parquet"]
+
+
+def test_a_dataset_profile_runs_on_a_worker(
+    redis_worker: Worker, redis_client: TestClient, analyst_headers: dict[str, str]
+) -> None:
+    files = {"file": ("rows.csv", good_file("csv"))}
+    uploaded = redis_client.post(
+        "/api/v1/datasets", files=files, data={"name": "rows"}, headers=analyst_headers
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    dataset = uploaded.json()["id"]
+    task_id = post_task(redis_client, analyst_headers, {"kind": "profile", "dataset_id": dataset})
+    body = wait_for(redis_client, analyst_headers, task_id, FINAL)
+    assert (body["status"], body["row_count"]) == ("succeeded", 3), body
+    page = redis_client.get(f"/api/v1/tasks/{task_id}/result", headers=analyst_headers).json()
+    assert [row["name"] for row in page["data"]] == ["id", "name", "score"]
 
 
 def test_a_task_whose_worker_keeps_dying_fails_worker_lost(

@@ -152,7 +152,7 @@ class Settings(BaseSettings):
 
     @property
     def results_dir(self) -> Path:
-        """Return the folder task results are stored in."""
+        """Return the local folder task results are spooled in on their way to the object store."""
         return (self.tasks.task_results_dir or self.var_dir / "task-results").resolve()
 
     @property

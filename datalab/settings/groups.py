@@ -417,7 +417,9 @@ class TaskSettings(Group):
         {}, description="Extra kombu transport options as JSON, e.g. Redis unacked_restore_interval."
     )
     task_results_dir: Path | None = Field(
-        None, description="Folder of stored task results (default <VAR_DIR>/task-results)."
+        None,
+        description="Local folder a running task spools its Parquet in before it goes to STORAGE_URL"
+        " (default <VAR_DIR>/task-results).",
     )
     task_maintenance_interval_s: float = Field(
         3_600.0, ge=1, le=7 * 86_400, description="How often beat runs the maintenance jobs."

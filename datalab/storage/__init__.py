@@ -9,6 +9,7 @@ from urllib.parse import unquote, urlsplit
 from datalab.settings import Settings
 from datalab.storage.base import (
     FINAL_PREFIX,
+    RESULTS_PREFIX,
     TEMP_PREFIX,
     ObjectStore,
     StorageError,
@@ -19,6 +20,7 @@ from datalab.storage.local import LocalStore
 
 __all__ = [
     "FINAL_PREFIX",
+    "RESULTS_PREFIX",
     "TEMP_PREFIX",
     "LocalStore",
     "ObjectStore",

@@ -7,12 +7,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 # Objects under this prefix are uploads not yet committed; `storage gc` removes old ones.
 TEMP_PREFIX = "tmp/"
 # Committed objects live under this prefix, one key per dataset version.
 FINAL_PREFIX = "datasets/"
+# Analysis task results, one object per task attempt that finished (datalab.tasks.results).
+RESULTS_PREFIX = "results/"
 CHUNK_BYTES = 1024 * 1024
 
 
@@ -54,6 +56,10 @@ class ObjectStore(Protocol):
 
     def fetch(self, key: str, target: Path) -> None:
         """Copy the object to the local file `target`."""
+        ...
+
+    def open_seekable(self, key: str) -> BinaryIO:
+        """Open the object for random access (a Parquet reader's footer, then its row groups)."""
         ...
 
     def delete(self, key: str) -> None:

@@ -1,7 +1,9 @@
-"""Removing what no row references: uploads that died half-way, and objects of deleted datasets.
+"""Removing what no row references: dead uploads, deleted datasets' objects, deleted tasks' results.
 
-Everything younger than the grace period is left alone, so an upload in flight (its row not yet
-committed, or its object not yet renamed) is never taken for garbage.
+A task result is live while its task's `analysis_results` row names it; an attempt that lost to
+another, or a task deleted with its owner, leaves an object no row names. Everything younger
+than the grace period is left alone, so an upload in flight (its row not yet committed, or its
+object not yet renamed) is never taken for garbage.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from datalab.services import datasets
-from datalab.storage.base import FINAL_PREFIX, TEMP_PREFIX, ObjectStore
+from datalab.storage.base import FINAL_PREFIX, RESULTS_PREFIX, TEMP_PREFIX, ObjectStore
+from datalab.tasks import results
 
 
 @dataclass(frozen=True)
@@ -33,9 +36,9 @@ def collect_garbage(
         for version in stale:
             datasets.discard(session, version.id)
     with sessions() as session:
-        referenced = datasets.referenced_keys(session)
+        referenced = datasets.referenced_keys(session) | results.referenced_keys(session)
     removed = 0
-    for prefix in (TEMP_PREFIX, FINAL_PREFIX):
+    for prefix in (TEMP_PREFIX, FINAL_PREFIX, RESULTS_PREFIX):
         for item in list(store.list(prefix)):
             if item.key not in referenced and item.modified < cutoff:
                 store.delete(item.key)

@@ -51,6 +51,13 @@ class LocalStore:
         """Copy the file to `target`."""
         shutil.copyfile(self._path(key), target)
 
+    def open_seekable(self, key: str) -> BinaryIO:
+        """Open the file for reading."""
+        try:
+            return self._path(key).open("rb")
+        except OSError:
+            raise StorageError("The object is missing from storage") from None
+
     def local_path(self, key: str) -> Path:
         """Return the file holding the object, so readers can skip a copy."""
         return self._path(key)

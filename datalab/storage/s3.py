@@ -6,9 +6,10 @@ parts, read from disk part by part, so memory stays bounded by the part size and
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import boto3
 from boto3.s3.transfer import TransferConfig
@@ -84,6 +85,14 @@ class S3Store:
         except (BotoCoreError, ClientError) as exc:
             raise StorageError(f"Download from object storage failed: {type(exc).__name__}") from None
 
+    def open_seekable(self, key: str) -> BinaryIO:
+        """Open the object for random access: each read is a ranged GET, buffered by 1 MiB."""
+        try:
+            size = int(self.client.head_object(Bucket=self.bucket, Key=self._key(key))["ContentLength"])
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"Read from object storage failed: {type(exc).__name__}") from None
+        return io.BufferedReader(_RangedReader(self.client, self.bucket, self._key(key), size), CHUNK_BYTES)
+
     def delete(self, key: str) -> None:
         """Delete the object (S3 answers success for a missing key too)."""
         self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
@@ -107,6 +116,43 @@ class S3Store:
                 return False
             raise StorageError(f"Object storage failed: {type(exc).__name__}") from None
         return True
+
+
+class _RangedReader(io.RawIOBase):
+    """A seekable read-only view of one object, fetching only the byte ranges read."""
+
+    def __init__(self, client: Any, bucket: str, key: str, size: int) -> None:
+        self._client, self._bucket, self._key, self._size = client, bucket, key, size
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
+        self._position = max(0, base + offset)
+        return self._position
+
+    def readinto(self, buffer: Any) -> int:
+        if self._position >= self._size or len(buffer) == 0:
+            return 0
+        last = min(self._position + len(buffer), self._size) - 1
+        try:
+            answer = self._client.get_object(
+                Bucket=self._bucket, Key=self._key, Range=f"bytes={self._position}-{last}"
+            )
+            data = answer["Body"].read()
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"Read from object storage failed: {type(exc).__name__}") from None
+        buffer[: len(data)] = data
+        self._position += len(data)
+        return len(data)
 
 
 def _chunks(body: Any, chunk_bytes: int) -> Iterator[bytes]:

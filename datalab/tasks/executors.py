@@ -19,8 +19,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from datalab.settings import Settings
+from datalab.storage import ObjectStore
 from datalab.tasks import state
-from datalab.tasks.results import ResultStore
 from datalab.tasks.runner import TaskContext, build_context, run_task
 from shared_models import AnalysisTask, TaskStatus
 
@@ -123,10 +123,10 @@ class CeleryExecutor:
         self.app.close()
 
 
-Builder = Callable[[Settings, sessionmaker[Session]], Executor]
+Builder = Callable[[Settings, sessionmaker[Session], ObjectStore], Executor]
 EXECUTORS: dict[str, Builder] = {
-    "local": lambda settings, sessions: LocalExecutor(build_context(settings, sessions)),
-    "celery": lambda settings, _sessions: CeleryExecutor(settings),
+    "local": lambda settings, sessions, store: LocalExecutor(build_context(settings, sessions, store)),
+    "celery": lambda settings, _sessions, _store: CeleryExecutor(settings),
 }
 
 
@@ -135,19 +135,19 @@ def executor_name(settings: Settings) -> str:
     return "celery" if settings.tasks.task_broker_url else "local"
 
 
-def build_executor(settings: Settings, sessions: sessionmaker[Session]) -> Executor:
+def build_executor(settings: Settings, sessions: sessionmaker[Session], store: ObjectStore) -> Executor:
     """Build the executor the settings select."""
-    return EXECUTORS[executor_name(settings)](settings, sessions)
+    return EXECUTORS[executor_name(settings)](settings, sessions, store)
 
 
 @dataclass(frozen=True)
 class Tasks:
-    """What the API needs for tasks: the executor to submit to and the store results are read from."""
+    """What the API needs for tasks: the executor to submit to and the object store results are read from."""
 
     executor: Executor
-    store: ResultStore
+    store: ObjectStore
 
 
-def build_tasks(settings: Settings, sessions: sessionmaker[Session]) -> Tasks:
-    """Build the executor the settings select and the result store."""
-    return Tasks(executor=build_executor(settings, sessions), store=ResultStore(settings.results_dir))
+def build_tasks(settings: Settings, sessions: sessionmaker[Session], store: ObjectStore) -> Tasks:
+    """Build the executor the settings select, reading and writing results in `store`."""
+    return Tasks(executor=build_executor(settings, sessions, store), store=store)

@@ -2,7 +2,7 @@
 
 The metrics come from `analysis_tasks` at scrape time, so every server process answers the
 same numbers whatever worker ran the task: tasks by state and kind, the queue depth (queued
-rows, and the broker's own list length on Redis), and a histogram of run times.
+rows, and the broker's own message count on Redis and AMQP), and a histogram of run times.
 """
 
 from __future__ import annotations
@@ -24,21 +24,26 @@ BROKER_TIMEOUT_S = 1.0
 
 
 def broker_queue_depth(settings: Settings) -> int | None:
-    """Messages waiting in the task queue on a Redis broker; None when unknown (no broker, AMQP, down)."""
-    url = settings.tasks.task_broker_url.get_secret_value() if settings.tasks.task_broker_url else ""
-    if not url.startswith(("redis://", "rediss://")):
+    """Messages waiting in the task queue, by a passive queue declare (Redis and AMQP); None when unknown."""
+    if settings.tasks.task_broker_url is None:
         return None
-    import redis  # noqa: PLC0415 - only for Redis brokers
+    from kombu import Connection  # noqa: PLC0415 - only with a broker
 
-    client = redis.Redis.from_url(
-        url, socket_timeout=BROKER_TIMEOUT_S, socket_connect_timeout=BROKER_TIMEOUT_S
-    )
+    url = settings.tasks.task_broker_url.get_secret_value()
+    options = {"socket_timeout": BROKER_TIMEOUT_S} if url.startswith(("redis://", "rediss://")) else {}
     try:
-        return int(client.llen(settings.tasks.task_queue))
-    except redis.RedisError:
+        with Connection(url, connect_timeout=BROKER_TIMEOUT_S, transport_options=options) as conn:
+            conn.ensure_connection(max_retries=0, timeout=int(BROKER_TIMEOUT_S))
+            channel: Any = conn.channel()  # the transport's channel: queue_declare is not on kombu's stub
+            try:
+                declared = channel.queue_declare(queue=settings.tasks.task_queue, passive=True)
+            except conn.channel_errors:
+                return 0  # no such queue yet: nothing is waiting in it
+            finally:
+                channel.close()
+            return int(declared.message_count)
+    except Exception:  # any transport error means "unknown", never a failed scrape
         return None
-    finally:
-        client.close()
 
 
 def broker_status(settings: Settings) -> dict[str, Any]:
@@ -86,7 +91,7 @@ class TaskCollector(Collector):
         yield tasks
         depth = GaugeMetricFamily(
             "datalab_task_queue_depth",
-            "Tasks waiting to start: queued rows, and messages on a Redis broker.",
+            "Tasks waiting to start: queued rows, and messages on the broker.",
             labels=["source"],
         )
         depth.add_metric(["table"], sum(c for s, _k, c in by_state if s == TaskStatus.QUEUED.value))

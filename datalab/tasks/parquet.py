@@ -12,7 +12,7 @@ import io
 import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -102,9 +102,9 @@ class ParquetSink:
         self._writer.close()
 
 
-def read_page(path: Path, offset: int, limit: int) -> tuple[list[str], list[dict[str, Any]]]:
+def read_page(source: BinaryIO, offset: int, limit: int) -> tuple[list[str], list[dict[str, Any]]]:
     """Return the column names and rows [offset, offset+limit), reading only the row groups needed."""
-    parquet = pq.ParquetFile(path)
+    parquet = pq.ParquetFile(source)
     names = parquet.schema_arrow.names
     rows: list[dict[str, Any]] = []
     start = 0
@@ -122,15 +122,17 @@ def read_page(path: Path, offset: int, limit: int) -> tuple[list[str], list[dict
     return names, rows
 
 
-def csv_chunks(path: Path) -> Iterator[bytes]:
-    """Yield the result as CSV with a header line, one row group at a time."""
-    parquet = pq.ParquetFile(path)
-    header = True
-    for group in range(max(parquet.num_row_groups, 1) if parquet.num_row_groups else 0):
-        buffer = io.BytesIO()
-        options = pacsv.WriteOptions(include_header=header)
-        pacsv.write_csv(parquet.read_row_group(group), buffer, write_options=options)
-        header = False
-        yield buffer.getvalue()
-    if header:
-        yield (",".join(json.dumps(n) if "," in n else n for n in parquet.schema_arrow.names) + "\n").encode()
+def csv_chunks(source: BinaryIO) -> Iterator[bytes]:
+    """Yield the result as CSV with a header line, one row group at a time; close `source` at the end."""
+    with source:
+        parquet = pq.ParquetFile(source)
+        header = True
+        for group in range(parquet.num_row_groups):
+            buffer = io.BytesIO()
+            options = pacsv.WriteOptions(include_header=header)
+            pacsv.write_csv(parquet.read_row_group(group), buffer, write_options=options)
+            header = False
+            yield buffer.getvalue()
+        if header:
+            names = parquet.schema_arrow.names
+            yield (",".join(json.dumps(n) if "," in n else n for n in names) + "\n").encode()

@@ -1,5 +1,9 @@
 """Running one task: claim it, stream its rows into Parquet, publish the result once.
 
+The rows go batch by batch into a local spool file, which is then uploaded to the object
+storage under the attempt's key (datalab.tasks.results); the fenced `succeed` decides which
+attempt's object the task's one result row names.
+
 The same code runs on the in-process executor and in Celery workers. While the rows flow, a
 watcher thread renews the lease every `WATCH_S` and checks for a cancel request; on one it
 interrupts the statement at the source (libpq cancel, KILL QUERY, interrupt()).
@@ -14,6 +18,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,18 +26,19 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session, sessionmaker
 
 from datalab.connectors.base import ConnectorError, Limits
-from datalab.connectors.configs import connection_config
 from datalab.connectors.service import limits_from
 from datalab.crypto import ConfigCipher
+from datalab.datasets.ingest import xlsx_limits
 from datalab.errors import DomainError
 from datalab.settings import Settings
+from datalab.storage import ObjectStore, StorageError, open_storage
 from datalab.tasks import state
-from datalab.tasks.results import ResultStore, result_key
+from datalab.tasks.kinds import Reading, Work, load_work, open_stream
+from datalab.tasks.results import publish, result_key, spool_file
 
 if TYPE_CHECKING:
     from datalab.tasks.parquet import ParquetSink
     from datalab.tasks.streams import RowStream
-from shared_models import AnalysisTask, DataSource, SourceType
 
 log = logging.getLogger(__name__)
 BATCH_ROWS = 10_000
@@ -47,7 +53,7 @@ class TaskContext:
     settings: Settings
     sessions: sessionmaker[Session]
     cipher: ConfigCipher
-    store: ResultStore
+    store: ObjectStore
 
     @property
     def limits(self) -> Limits:
@@ -57,6 +63,11 @@ class TaskContext:
             query_timeout_s=self.settings.tasks.task_time_limit_s,
             max_rows=self.settings.tasks.task_max_rows,
         )
+
+    def reading(self) -> Reading:
+        """What opening a task's row stream needs."""
+        settings = self.settings
+        return Reading(self.limits, self.store, settings.results_dir, xlsx_limits(settings))
 
 
 def worker_name() -> str:
@@ -76,37 +87,17 @@ def run_task(context: TaskContext, task_id: int) -> state.Claim:
             max_attempts=settings.tasks.task_max_attempts,
         )
         # Read what to run in the claim's transaction: one connection checkout per task start.
-        work = _work_of(session, context.cipher, task_id) if claim.outcome is state.Claim.CLAIMED else None
+        work = load_work(session, context.cipher, task_id) if claim.outcome is state.Claim.CLAIMED else None
     if claim.outcome is not state.Claim.CLAIMED or work is None:
         return claim.outcome
     _Attempt(context, task_id, claim.attempt, work).run()
     return state.Claim.CLAIMED
 
 
-@dataclass(frozen=True)
-class _Work:
-    """What an attempt runs: the statement and its source's type and decrypted config."""
-
-    query: str
-    source_type: str
-    config: dict[str, object]
-    problem: DomainError | None = None
-
-
-def _work_of(session: Session, cipher: ConfigCipher, task_id: int) -> _Work:
-    task = session.get_one(AnalysisTask, task_id)
-    source = session.get(DataSource, task.data_source_id) if task.data_source_id else None
-    if source is None or not source.is_active:
-        gone = DomainError("The task's data source no longer exists.", code="SOURCE_GONE")
-        return _Work("", "", {}, problem=gone)
-    config = connection_config(SourceType(source.type), cipher.decrypt(source.config_encrypted))
-    return _Work(task.query or "", source.type, config)
-
-
 class _Attempt:
     """One claimed attempt at a task."""
 
-    def __init__(self, context: TaskContext, task_id: int, attempt: int, work: _Work) -> None:
+    def __init__(self, context: TaskContext, task_id: int, attempt: int, work: Work) -> None:
         self.context, self.task_id, self.attempt, self.work = context, task_id, attempt, work
         self.rows = 0
         self.stream: RowStream | None = None
@@ -118,17 +109,17 @@ class _Attempt:
         # Drivers load with the first task, not with the app (start-up time of every server process).
         from datalab.tasks.streams import Interrupted  # noqa: PLC0415
 
-        store, key = self.context.store, result_key(self.task_id)
-        partial = store.partial(key, self.attempt)
+        store, key = self.context.store, result_key(self.task_id, self.attempt)
+        partial = spool_file(self.context.settings.results_dir, self.task_id, self.attempt)
         watcher = threading.Thread(target=self._watch, name=f"task-{self.task_id}-watch", daemon=True)
         watcher.start()
         try:
             columns, truncated = self._write(partial)
             if self.cancelled.is_set():
                 raise Interrupted
-            size = store.publish(key, partial)
+            size = publish(store, partial, key)
             with self.context.sessions.begin() as session:
-                state.succeed(
+                won = state.succeed(
                     session,
                     self.task_id,
                     self.attempt,
@@ -139,22 +130,18 @@ class _Attempt:
                     truncated=truncated,
                     ran_s=self._ran(),
                 )
+            if not won:
+                # Another attempt took the task over; its object is the result, not this one.
+                store.delete(key)
         except Interrupted:
             self._end(lambda s: state.cancelled(s, self.task_id, self.attempt, ran_s=self._ran()))
+        except StorageError:
+            self._fail("STORAGE_UNAVAILABLE", "The result could not be written to the object storage.")
         except (ConnectorError, DomainError) as exc:
-            code, message = exc.code, exc.message
-            self._end(
-                lambda s: state.fail(
-                    s, self.task_id, self.attempt, code=code, message=message, ran_s=self._ran()
-                )
-            )
+            self._fail(exc.code, exc.message)
         except Exception:
             log.exception("task %s failed", self.task_id)
-            self._end(
-                lambda s: state.fail(
-                    s, self.task_id, self.attempt, code="TASK_FAILED", message="The task failed unexpectedly."
-                )
-            )
+            self._fail("TASK_FAILED", "The task failed unexpectedly.")
         finally:
             self.done.set()
             partial.unlink(missing_ok=True)
@@ -166,37 +153,40 @@ class _Attempt:
         with self.context.sessions.begin() as session:
             write(session)
 
+    def _fail(self, code: str, message: str) -> None:
+        self._end(
+            lambda s: state.fail(s, self.task_id, self.attempt, code=code, message=message, ran_s=self._ran())
+        )
+
     def _write(self, partial: Path) -> tuple[list[str], str | None]:
         settings = self.context.settings
-        if self.work.problem is not None:
-            raise self.work.problem
-        from datalab.tasks.parquet import ParquetSink  # noqa: PLC0415
-        from datalab.tasks.streams import STREAMS  # noqa: PLC0415
+        with ExitStack() as stack:
+            self.stream = stream = open_stream(self.work, self.context.reading(), stack)
+            stack.callback(stream.close)
+            return self._copy(stream, partial, settings)
 
-        opener = STREAMS[self.work.source_type]
-        self.stream = stream = opener(self.work.config, self.context.limits, self.work.query)
+    def _copy(self, stream: RowStream, partial: Path, settings: Settings) -> tuple[list[str], str | None]:
+        from datalab.tasks.parquet import ParquetSink  # noqa: PLC0415
+
         if self.cancelled.is_set():
             stream.interrupt()
         truncated: str | None = None
         sink: ParquetSink | None = None
-        try:
-            for batch in stream.batches(BATCH_ROWS):
-                if sink is None:
-                    sink = ParquetSink(partial, stream.columns)
-                room = settings.tasks.task_max_rows - self.rows
-                sink.write(batch[:room])
-                self.rows += min(len(batch), room)
-                if self.rows >= settings.tasks.task_max_rows:
-                    truncated = "rows"
-                elif sink.size() >= settings.tasks.task_max_bytes:
-                    truncated = "bytes"
-                if truncated or self.cancelled.is_set():
-                    break
+        for batch in stream.batches(BATCH_ROWS):
             if sink is None:
                 sink = ParquetSink(partial, stream.columns)
-            sink.close()
-        finally:
-            stream.close()
+            room = settings.tasks.task_max_rows - self.rows
+            sink.write(batch[:room])
+            self.rows += min(len(batch), room)
+            if self.rows >= settings.tasks.task_max_rows:
+                truncated = "rows"
+            elif sink.size() >= settings.tasks.task_max_bytes:
+                truncated = "bytes"
+            if truncated or self.cancelled.is_set():
+                break
+        if sink is None:
+            sink = ParquetSink(partial, stream.columns)
+        sink.close()
         return sink.columns, truncated
 
     def _watch(self) -> None:
@@ -221,11 +211,13 @@ class _Attempt:
                         log.warning("task %s: interrupt failed", self.task_id, exc_info=True)
 
 
-def build_context(settings: Settings, sessions: sessionmaker[Session]) -> TaskContext:
-    """Build the task context for `settings` on an existing session factory."""
+def build_context(
+    settings: Settings, sessions: sessionmaker[Session], store: ObjectStore | None = None
+) -> TaskContext:
+    """Build the task context for `settings` on an existing session factory (and object store)."""
     return TaskContext(
         settings=settings,
         sessions=sessions,
         cipher=ConfigCipher(settings.security.fernet_keys),
-        store=ResultStore(settings.results_dir),
+        store=store or open_storage(settings),
     )

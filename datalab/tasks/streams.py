@@ -3,8 +3,9 @@
 The connectors' `query()` returns a capped list for one request; a task needs every row without
 holding them, and a cancel that reaches the server. Each stream opens its connector's guarded
 connection (network, file and read-only rules unchanged) and runs the statement after the same
-`sql_guard.check_read_only`. One entry per source type in `STREAMS`; every file type DuckDB reads
-(the registry's "duckdb" dialect) streams through `DuckDBStream`.
+`sql_guard.check_read_only` (with the same extra functions). One entry per source type in
+`STREAMS`; every file type DuckDB reads (the registry's "duckdb" dialect) and every dataset
+streams through `DuckDBStream`; a dataset's column profile is a `ProfileStream`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from datalab.connectors.registry import KINDS
 from datalab.connectors.rows import unique_names
 from datalab.connectors.sqlite import SQLiteConnector, _sqlite_error
 from datalab.connectors.tabular import TabularConnector, _duckdb_error
+from datalab.datasets.reading import DatasetConnector
 
 Batch = Sequence[Sequence[Any]]
 
@@ -55,6 +57,10 @@ class RowStream(Protocol):
         ...
 
 
+def _guard(sql: str, dialect: str, limits: Limits) -> str:
+    return sql_guard.check_read_only(sql, dialect, limits.extra_functions.get(dialect, frozenset()))
+
+
 class _Stream:
     """Shared bookkeeping: the interrupt flag, and turning driver errors into ConnectorError."""
 
@@ -72,7 +78,7 @@ class PostgresStream(_Stream):
 
     def __init__(self, config: dict[str, Any], limits: Limits, sql: str) -> None:
         super().__init__()
-        statement = sql_guard.check_read_only(sql, "postgresql")
+        statement = _guard(sql, "postgresql", limits)
         self._statement, self._timeout_ms = statement, int(limits.query_timeout_s * 1000)
         self._connector = PostgresConnector(config, limits)
         self._conn = self._connector._connect()
@@ -109,7 +115,7 @@ class MySQLStream(_Stream):
 
     def __init__(self, config: dict[str, Any], limits: Limits, sql: str) -> None:
         super().__init__()
-        statement = sql_guard.check_read_only(sql, "mysql")
+        statement = _guard(sql, "mysql", limits)
         self._config, self._limits = config, limits
         self._connector = MySQLConnector(config, limits)
         self._conn = self._connector._connect()
@@ -150,7 +156,7 @@ class SQLiteStream(_Stream):
 
     def __init__(self, config: dict[str, Any], limits: Limits, sql: str) -> None:
         super().__init__()
-        statement = sql_guard.check_read_only(sql, "sqlite")
+        statement = _guard(sql, "sqlite", limits)
         self._connector = SQLiteConnector(config, limits)
         self._conn = self._connector._connect()
         self._statement = statement
@@ -178,12 +184,12 @@ class SQLiteStream(_Stream):
 
 
 class DuckDBStream(_Stream):
-    """A file source loaded into DuckDB (as the connector does); cancel is interrupt()."""
+    """A file source or a dataset in DuckDB (its connector's table `data`); cancel is interrupt()."""
 
-    def __init__(self, kind: str, config: dict[str, Any], limits: Limits, sql: str) -> None:
+    def __init__(self, connector: TabularConnector, limits: Limits, sql: str) -> None:
         super().__init__()
-        statement = sql_guard.check_read_only(sql, "duckdb")
-        self._connector = TabularConnector(kind, config, limits)
+        statement = _guard(sql, "duckdb", limits)
+        self._connector = connector
         self._conn = self._connector._connect()
         self._timer = threading.Timer(limits.query_timeout_s, self._conn.interrupt)
         self._timer.daemon = True
@@ -209,6 +215,38 @@ class DuckDBStream(_Stream):
     def close(self) -> None:
         """Stop the clock and drop the in-memory copy."""
         self._timer.cancel()
+        self._connector.close()
+
+
+def file_stream(kind: str, config: dict[str, Any], limits: Limits, sql: str) -> DuckDBStream:
+    """Open a stream on a file source of type `kind`, loaded as its connector loads it."""
+    return DuckDBStream(TabularConnector(kind, config, limits), limits, sql)
+
+
+class ProfileStream(_Stream):
+    """A dataset's column profile, as the dataset's profile route computes it: one row per column."""
+
+    def __init__(self, connector: DatasetConnector) -> None:
+        super().__init__()
+        self._connector = connector
+        self._conn = connector._connect()
+        self.columns = ["name", "type", "nulls", "distinct", "min", "max", "mean"]
+
+    def batches(self, size: int) -> Iterator[Batch]:
+        """Compute the profile (one aggregate query) and yield it as one batch."""
+        try:
+            profile = self._connector.profile()
+        except ConnectorError as exc:
+            raise self._fail(exc) from None
+        yield [[column[name] for name in self.columns] for column in profile]
+
+    def interrupt(self) -> None:
+        """Interrupt the aggregate query."""
+        self.interrupted.set()
+        self._conn.interrupt()
+
+    def close(self) -> None:
+        """Drop the view."""
         self._connector.close()
 
 
@@ -244,5 +282,5 @@ STREAMS: dict[str, Opener] = {
     "mysql": MySQLStream,
     "sqlite": SQLiteStream,
     "rest_api": RestStream,
-    **{name: partial(DuckDBStream, name) for name, kind in KINDS.items() if kind.dialect == "duckdb"},
+    **{name: partial(file_stream, name) for name, kind in KINDS.items() if kind.dialect == "duckdb"},
 }

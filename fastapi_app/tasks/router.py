@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, BinaryIO, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Query, Response, status
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session, sessionmaker
 
+from datalab.storage import StorageError
 from datalab.tasks import service
 from datalab.tasks.executors import Tasks
-from fastapi_app.dependencies import CurrentUser, SessionDep, require_role
+from fastapi_app.dependencies import CurrentUser, RuntimeDep, SessionDep, require_role
 from fastapi_app.pagination import PageDep
 from fastapi_app.responses import errors
 from fastapi_app.tasks.dependencies import TasksDep, VisibleTask
@@ -24,7 +24,7 @@ from fastapi_app.tasks.schemas import (
     TaskResultPage,
     TaskSubmitted,
 )
-from shared_models import AnalysisTask, Role, TaskStatus, User
+from shared_models import AnalysisTask, Role, TaskKind, TaskStatus, User
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 Analyst = Annotated[User, require_role(Role.ANALYST)]
@@ -45,11 +45,15 @@ def _dispatch(tasks: Tasks, sessions: sessionmaker[Session], task_id: int) -> No
                 task.error_message = "The task queue could not be reached; submit the task again."
 
 
-def _stored(tasks: Tasks, key: str) -> Path:
-    path = tasks.store.path(key)
-    if not path.exists():
-        raise service.ResultGone("The task's stored result is no longer available; run the task again")
-    return path
+GONE = "The task's stored result is no longer available; run the task again"
+
+
+def _stored(tasks: Tasks, key: str) -> BinaryIO:
+    # Opened before any byte is answered, so a missing object is a clear 410, not a cut stream.
+    try:
+        return tasks.store.open_seekable(key)
+    except StorageError:
+        raise service.ResultGone(GONE) from None
 
 
 @router.post(
@@ -61,16 +65,25 @@ def _stored(tasks: Tasks, key: str) -> Path:
 )
 async def submit_task(
     session: SessionDep,
+    runtime: RuntimeDep,
     tasks: TasksDep,
     actor: Analyst,
     task_in: TaskCreate,
     response: Response,
     background: BackgroundTasks,
 ) -> TaskSubmitted:
-    """Queue a read-only query on a data source (analysts and admins); poll `Location` for its state."""
+    """Queue a query, export or profile on a data source or dataset you may query; poll `Location`."""
+    spec = service.TaskSpec(
+        kind=TaskKind(task_in.kind),
+        data_source_id=getattr(task_in, "data_source_id", None),
+        dataset_id=task_in.dataset_id,
+        query=getattr(task_in, "query", None),
+        format=getattr(task_in, "format", None),
+    )
+    extra = runtime.connectors.limits.extra_functions
 
     def answer(db: Session) -> TaskSubmitted:
-        task = service.submit_query(db, actor, data_source_id=task_in.data_source_id, query=task_in.query)
+        task = service.submit(db, actor, spec, extra_functions=extra)
         factory = sessionmaker(db.get_bind(), expire_on_commit=False)
         background.add_task(_dispatch, tasks, factory, task.id)
         response.headers["Location"] = f"/api/v1/tasks/{task.id}"
@@ -89,7 +102,7 @@ async def list_tasks(
     status: TaskStatus | None = None,
     all: Annotated[bool, Query(description="Every user's tasks (admins only)")] = False,
 ) -> TaskList:
-    """List tasks newest first: the caller's own, or everyone's for an admin asking `all`."""
+    """List tasks newest first: own and shared through projects, or everyone's for an admin asking `all`."""
 
     def answer(db: Session) -> TaskList:
         found = service.list_tasks(db, user, page, everyone=all, status=status)
@@ -130,7 +143,8 @@ async def task_result(
         from datalab.tasks.parquet import read_page  # noqa: PLC0415 - pyarrow loads with the first read
 
         result = service.result_of(db, task)
-        columns, rows = read_page(_stored(tasks, result.object_key), offset, limit)
+        with _stored(tasks, result.object_key) as source:
+            columns, rows = read_page(source, offset, limit)
         return TaskResultPage(
             columns=list(result.columns) or columns,
             data=rows,
@@ -156,18 +170,27 @@ async def download_result(
     session: SessionDep,
     tasks: TasksDep,
     task: VisibleTask,
-    format: Annotated[Literal["csv", "parquet"], Query(description="csv (with a header) or parquet")] = "csv",
+    format: Annotated[
+        Literal["csv", "parquet"] | None,
+        Query(description="csv (with a header) or parquet; default: an export's format, else csv"),
+    ] = None,
 ) -> StreamingResponse:
-    """Stream the whole stored result as CSV or as the Parquet file itself."""
+    """Stream the whole stored result from the object storage, as CSV or as the Parquet object itself."""
+    chosen = format or task.params.get("format") or "csv"
 
     def answer(db: Session) -> StreamingResponse:
         from datalab.tasks.parquet import csv_chunks  # noqa: PLC0415 - pyarrow loads with the first read
 
-        result = service.result_of(db, task)
-        path = _stored(tasks, result.object_key)
-        chunks = csv_chunks(path) if format == "csv" else tasks.store.chunks(result.object_key)
-        headers = {"Content-Disposition": f'attachment; filename="task-{task.id}.{format}"'}
-        return StreamingResponse(chunks, media_type=MEDIA[format], headers=headers)
+        key = service.result_of(db, task).object_key
+        if chosen == "csv":
+            chunks = csv_chunks(_stored(tasks, key))
+        else:
+            try:
+                chunks = tasks.store.read_chunks(key)
+            except StorageError:
+                raise service.ResultGone(GONE) from None
+        headers = {"Content-Disposition": f'attachment; filename="task-{task.id}.{chosen}"'}
+        return StreamingResponse(chunks, media_type=MEDIA[chosen], headers=headers)
 
     return await session.run_sync(answer)
 
@@ -179,7 +202,10 @@ async def download_result(
     responses=errors(401, 404, 409, 422),
 )
 async def cancel_task(session: SessionDep, task: VisibleTask, actor: CurrentUser) -> TaskRead:
-    """Cancel a queued task (it never starts) or stop a running one at its source; 409 once finished."""
+    """Cancel a queued task (it never starts) or stop a running one at its source; 409 once finished.
+
+    The owner and admins may; another project member needs the right to query the task's source.
+    """
 
     def answer(db: Session) -> TaskRead:
         return TaskRead.of(service.cancel(db, actor, task))

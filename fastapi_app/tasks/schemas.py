@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from datalab.connectors.fields import QueryText
 from datalab.inputs import Input
@@ -24,16 +25,61 @@ def _integral(value: object) -> object:
 
 
 RowId = Annotated[int, BeforeValidator(_integral)]
+SourceId = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_integral)]
 
 
-class TaskCreate(Input):
-    """A query task: one read-only statement run on a data source, its whole result stored."""
+class _OnASource(Input):
+    """A task reading exactly one source: a data source or a dataset."""
 
-    kind: Literal["query"] = Field(description="What the task does; `query` runs a read-only statement")
-    data_source_id: RowId = Field(
-        ge=1, le=MAX_ID, description="The data source to query (yours, or any for an admin)"
+    # The schema says what validation does: an integer id, exactly one of the two keys present.
+    model_config = ConfigDict(
+        json_schema_extra={"oneOf": [{"required": ["data_source_id"]}, {"required": ["dataset_id"]}]}
     )
+
+    data_source_id: SourceId | SkipJsonSchema[None] = Field(
+        None, description="The data source to read (one you may query)"
+    )
+    dataset_id: SourceId | SkipJsonSchema[None] = Field(
+        None, description="The dataset to read, as the table `data` (its latest version)"
+    )
+
+    @field_validator("data_source_id", "dataset_id", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("must be an id; leave the key out instead")
+        return value
+
+    @model_validator(mode="after")
+    def _exactly_one_source(self) -> Self:
+        if (self.data_source_id is None) == (self.dataset_id is None):
+            raise ValueError("give exactly one of data_source_id and dataset_id")
+        return self
+
+
+class QueryTaskCreate(_OnASource):
+    """A query task: one read-only statement, its whole result stored."""
+
+    kind: Literal["query"] = Field(description="`query` runs a read-only statement")
     query: QueryText
+
+
+class ExportTaskCreate(_OnASource):
+    """An export: a query whose result downloads in `format` by default."""
+
+    kind: Literal["export"] = Field(description="`export` runs a query to download in `format`")
+    query: QueryText
+    format: Literal["csv", "parquet"] = Field(description="The format `/download` answers by default")
+
+
+class ProfileTaskCreate(Input):
+    """A profile of a dataset's columns: type, nulls, a distinct estimate, min, max, mean; one row each."""
+
+    kind: Literal["profile"] = Field(description="`profile` computes per-column statistics")
+    dataset_id: RowId = Field(ge=1, le=MAX_ID, description="The dataset to profile (its latest version)")
+
+
+TaskCreate = Annotated[QueryTaskCreate | ExportTaskCreate | ProfileTaskCreate, Field(discriminator="kind")]
 
 
 class TaskSubmitted(BaseModel):
@@ -64,7 +110,10 @@ class TaskRead(BaseModel):
     kind: str
     status: TaskStatus
     data_source_id: int | None
+    dataset_id: int | None
+    dataset_version: int | None = Field(description="The dataset version read, for a dataset task")
     query: str | None
+    format: Literal["csv", "parquet"] | None = Field(description="An export's download format")
     progress: float = Field(ge=0, le=1)
     row_count: int | None = Field(description="Rows stored so far, or in the result")
     result_bytes: int | None = Field(description="Size of the stored Parquet result")
@@ -88,7 +137,10 @@ class TaskRead(BaseModel):
             kind=task.kind,
             status=TaskStatus(task.status),
             data_source_id=task.data_source_id,
+            dataset_id=task.dataset_id,
+            dataset_version=task.params.get("version"),
             query=task.query,
+            format=task.params.get("format"),
             progress=task.progress,
             row_count=task.row_count,
             result_bytes=task.result_bytes,

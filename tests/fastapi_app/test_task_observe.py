@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from kombu import Connection
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.orm import Session
 
@@ -16,6 +18,7 @@ from tests.sources import write_files
 from tests.tasks_support import FINAL, RedisServer, add_source, free_port, submit, wait_for
 
 TOKEN = "metrics-token-0123456789abcdef"
+RABBIT_URL = "amqp://guest:guest@127.0.0.1:5672//"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
@@ -77,3 +80,29 @@ def test_ready_reports_the_broker_without_failing_on_it(
         server.stop()
     assert (broker["status"], broker["executor"]) == ("ok", "celery")
     assert samples[("datalab_task_queue_depth", frozenset({("source", "broker")}))] == 0
+
+
+def test_metrics_read_the_queue_depth_of_an_amqp_broker(
+    settings: Settings, analyst_headers: dict[str, str]
+) -> None:
+    try:
+        with Connection(RABBIT_URL, connect_timeout=3) as probe:
+            probe.connect()
+    except OSError:
+        pytest.skip("RabbitMQ does not answer on 127.0.0.1:5672")
+    queue = f"h16-depth-{uuid.uuid4().hex[:8]}"
+    write_files(settings.source_data_dir)
+    broker = frozenset({("source", "broker")})
+    try:
+        # No worker consumes the queue: what is submitted waits there.
+        with edge_client(settings, task_broker_url=RABBIT_URL, task_queue=queue, metrics_token=TOKEN) as up:
+            assert _samples(up)[("datalab_task_queue_depth", broker)] == 0  # no queue declared yet
+            source = add_source(up, analyst_headers, "sqlite", {"path": "shop.db"})
+            for n in range(3):
+                submit(up, analyst_headers, source, f"SELECT {n} AS n")
+            samples = _samples(up)
+    finally:
+        with Connection(RABBIT_URL) as connection:
+            connection.default_channel.queue_delete(queue)  # type: ignore[attr-defined]
+    assert samples[("datalab_task_queue_depth", broker)] == 3
+    assert samples[("datalab_task_queue_depth", frozenset({("source", "table")}))] == 3
