@@ -1,7 +1,6 @@
-"""Maintenance jobs beat runs: purge expired tokens and reset links, retention of old rows.
+"""Maintenance jobs beat runs: purge expired tokens and reset links, retention of old rows, storage gc.
 
-A registry: `JOBS` maps a name to a function of (session, settings) returning rows removed.
-Another concern adds its job with `register` (storage garbage collection will).
+A registry: `JOBS` maps a name to a function of (session, settings) returning rows (or objects) removed.
 """
 
 from __future__ import annotations
@@ -43,10 +42,24 @@ def audit_retention(session: Session, settings: Settings) -> int:
     return gone + _count(session.execute(delete(ShadowMismatch).where(ShadowMismatch.created_at < cutoff)))
 
 
+def storage_gc(session: Session, settings: Settings) -> int:
+    """Remove unfinished uploads and objects no row names, older than STORAGE_GC_GRACE_S."""
+    # Imported here: the collector reads task results, so a module-level import would be circular.
+    from datalab.storage import open_storage
+    from datalab.storage.gc import collect_garbage
+
+    # The collector runs its own short transactions; this job's session only lends its engine.
+    report = collect_garbage(
+        sessionmaker(bind=session.get_bind()), open_storage(settings), settings.storage.storage_gc_grace_s
+    )
+    return report.pending_versions + report.objects
+
+
 JOBS: dict[str, Job] = {
     "purge_tokens": purge_tokens,
     "purge_reset_links": purge_reset_links,
     "audit_retention": audit_retention,
+    "storage_gc": storage_gc,
 }
 
 

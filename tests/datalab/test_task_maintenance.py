@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
@@ -10,6 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from datalab.cli import main
+from datalab.settings import Settings, get_settings
+from datalab.storage import open_storage
+from datalab.storage.base import FINAL_PREFIX
 from shared_models import AnalysisTask, AuditLog, PasswordResetToken, RevokedToken, ShadowMismatch, User
 
 OLD = datetime.now(UTC) - timedelta(days=400)
@@ -55,6 +60,26 @@ def test_audit_retention_deletes_only_older_rows(
     assert result.exit_code == 0, result.output
     assert "audit_retention: 2 rows removed" in result.output
     assert (_count(session, AuditLog), _count(session, ShadowMismatch)) == (1, 0)
+
+
+def test_maintenance_collects_storage_garbage_past_the_grace_period(
+    session: Session, user: User, cli_env: dict[str, str], settings: Settings, tmp_path: Path
+) -> None:
+    store = open_storage(settings)
+    orphan = f"{FINAL_PREFIX}orphan-{uuid.uuid4().hex}"
+    local = tmp_path / "orphan"
+    local.write_bytes(b"nobody names me")
+    store.commit(store.put_temp(local), orphan)
+    try:
+        kept = CliRunner().invoke(main, ["maintenance"], env=cli_env)
+        assert "storage_gc: 0 rows removed" in kept.output, kept.output
+        get_settings.cache_clear()  # the CLI reads its settings once per process
+        gone = CliRunner().invoke(main, ["maintenance"], env={**cli_env, "STORAGE_GC_GRACE_S": "0"})
+        assert gone.exit_code == 0, gone.output
+        assert "storage_gc: 1 rows removed" in gone.output
+        assert orphan not in {item.key for item in store.list(FINAL_PREFIX)}
+    finally:
+        store.delete(orphan)
 
 
 def test_tasks_command_lists_recent_tasks(
