@@ -93,7 +93,10 @@ class AsyncDatabase:
         """
         async with self._current()[0].connect() as connection:
             outer = await connection.begin()
-            # expire_on_commit off, as the app's sessions: a port reads its rows after committing.
+            if connection.dialect.name == "sqlite":
+                # pysqlite opens no transaction until the first INSERT/UPDATE/DELETE, so a service's
+                # SAVEPOINT would open one and its RELEASE commit it. Open it now: all stays inside.
+                await connection.exec_driver_sql("BEGIN")
             try:
                 joined = AsyncSession(connection, join_transaction_mode="rollback_only", **_AS_APP)
                 async with joined as session, session.begin():
