@@ -7,6 +7,7 @@ ported later is covered, and must be exercised by the scenario of test_switch.py
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, Integer, func, select
 from sqlalchemy.orm import Session, object_session
 
@@ -23,6 +25,7 @@ from datalab.legacy_json import user_json
 from datalab.mail import Mail, SmtpMailer
 from datalab.rehearsal import OutsideEffectRefused, rehearsal
 from datalab.settings import Settings
+from fastapi_app.main import create_app
 from fastapi_app.migration.ports import PORTED, REACHES_OUTSIDE
 from fastapi_app.migration.ports import data_sources as data_source_ports
 from fastapi_app.migration.ports import users as user_ports
@@ -41,6 +44,7 @@ RANDOM = {"password_hash", "token_hash", "refresh_jti", "jti", "request_id"}
 # audit_log.resource_type -> the table its resource_id is an id of.
 RESOURCE_TABLES = {"data_source": "data_source", "user": "user_account", "integration": "integration"}
 NUMBER_ID = re.compile(rb'"id":\d+')
+Rehearsing = tuple[FastAPI, TestClient]
 
 
 def write_routes(settings: Settings) -> list[str]:
@@ -60,14 +64,32 @@ def registry_with_shadow_writes(path: Path, routes: list[str]) -> Path:
     return path
 
 
-@pytest.fixture
-def shadow_writes(settings: Settings, tmp_path: Path) -> dict[str, Any]:
+def shadow_writes(settings: Settings, folder: Path) -> dict[str, Any]:
     """Settings overrides: every ported route in shadow, writes rehearsed on every ported write route."""
     rehearsable = [name for name in write_routes(settings) if name not in REACHES_OUTSIDE]
     return {
-        "routes_file": registry_with_shadow_writes(tmp_path / "routes.toml", rehearsable),
+        "routes_file": registry_with_shadow_writes(folder / "routes.toml", rehearsable),
         "route_states": dict.fromkeys(PORTED, "shadow"),
     }
+
+
+@pytest.fixture(scope="module")
+def rehearsing_app(
+    settings: Settings, migrated: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FastAPI]:
+    """One app for this module with every ported route in shadow and writes rehearsed (apps are slow to build)."""
+    overrides = shadow_writes(settings, tmp_path_factory.mktemp("routes"))
+    built = create_app(settings.model_copy(update={"migration_flush_seconds": 300.0, **overrides}))
+    yield built
+    built.state.engine.dispose()
+
+
+@pytest.fixture
+def rehearsing(rehearsing_app: FastAPI, client: TestClient) -> Iterator[Rehearsing]:
+    """The rehearsing app with no counts pending, and a client for it (tables emptied after)."""
+    migration_of(rehearsing_app).counter.flush()
+    with TestClient(rehearsing_app) as rehearsing_client:
+        yield rehearsing_app, rehearsing_client
 
 
 def dump(engine: Engine, cipher: ConfigCipher) -> dict[str, list[tuple[Any, ...]]]:
@@ -123,19 +145,21 @@ def client_view(log: list[Seen], dialect: str) -> list[Seen]:
 
 
 def test_every_write_route_is_rehearsed_without_mismatch_and_leaves_what_flask_alone_leaves(
-    build: Build, app: FastAPI, accounts: Accounts, settings: Settings, shadow_writes: dict[str, Any]
+    client: TestClient,
+    rehearsing: Rehearsing,
+    app: FastAPI,
+    accounts: Accounts,
+    settings: Settings,
 ) -> None:
     engine, cipher = app.state.engine, app.state.runtime.cipher
     dialect = engine.dialect.name
-    legacy, legacy_client = build()
-    empty_tables(engine)
-    alone, _ = scenario(legacy_client, Accounts(legacy, accounts.session))
+    alone, _ = scenario(client, accounts)  # the session's app: every route legacy
     flask_alone = dump(engine, cipher)
 
-    shadowed, client = build(**shadow_writes)
+    shadowed, shadowed_client = rehearsing
     empty_tables(engine)
-    seen, served = scenario(client, Accounts(shadowed, accounts.session))
-    drain(client, shadowed)
+    seen, served = scenario(shadowed_client, Accounts(shadowed, accounts.session))
+    drain(shadowed_client, shadowed)
     counts, mismatches = migration_of(shadowed).counter.pending()
 
     assert not mismatches, [m.diff for m in mismatches]
@@ -152,9 +176,12 @@ def test_every_write_route_is_rehearsed_without_mismatch_and_leaves_what_flask_a
 
 
 def test_a_port_that_commits_is_rolled_back_all_the_same(
-    build: Build, accounts: Accounts, session: Session, shadow_writes: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    rehearsing: Rehearsing,
+    accounts: Accounts,
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    app, client = build(**shadow_writes)
+    app, client = rehearsing
     user = accounts.create("commits@example.com")
     headers = accounts.headers(user)
 
@@ -185,9 +212,12 @@ def audit_rows(session: Session, action: str) -> list[AuditLog]:
 
 
 def test_a_port_that_fails_after_auditing_leaves_no_audit_row(
-    build: Build, accounts: Accounts, session: Session, shadow_writes: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    rehearsing: Rehearsing,
+    accounts: Accounts,
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    app, client = build(**shadow_writes)
+    app, client = rehearsing
     headers = accounts.headers(accounts.create("audit@example.com"))
 
     def failing_json(*_: Any) -> dict[str, object]:
@@ -207,17 +237,14 @@ def test_a_port_that_fails_after_auditing_leaves_no_audit_row(
     assert mismatch.diff == "the port raised RuntimeError"
 
 
-@pytest.mark.parametrize(("state", "mails"), [("migrated", 1), ("shadow", 1)])
 def test_mail_is_sent_once_never_by_the_rehearsal(
-    build: Build,
+    rehearsing: Rehearsing,
     accounts: Accounts,
-    shadow_writes: dict[str, Any],
     monkeypatch: pytest.MonkeyPatch,
     inbox: Inbox,  # noqa: F811 (the fixture imported above)
     tmp_path: Path,
-    state: str,
-    mails: int,
 ) -> None:
+    app, client = rehearsing
     mailer = SmtpMailer(smtp_settings(tmp_path, inbox.port))
 
     def mailing_user_json(user: User) -> dict[str, Any]:
@@ -227,37 +254,46 @@ def test_mail_is_sent_once_never_by_the_rehearsal(
     # Both implementations mail (as a route that notifies would): the client's request mails once.
     monkeypatch.setattr(user_ports, "user_json", mailing_user_json)
     monkeypatch.setattr(legacy_users, "user_json", mailing_user_json)
-    states = dict.fromkeys(shadow_writes["route_states"], state)
-    app, client = build(routes_file=shadow_writes["routes_file"], route_states=states)
     headers = accounts.headers(accounts.create("mail@example.com"))
 
     response = client.put("/api/users/me", json={"first_name": "M"}, headers=headers)
     drain(client, app)
 
     assert response.status_code == 200
-    assert len(inbox.envelopes) == mails
-    if state == "shadow":
-        assert migration_of(app).counter.pending()[0][("PUT /api/users/me", "shadow_compared")] == 1
+    assert len(inbox.envelopes) == 1  # Flask's; the rehearsal's would be a second
+    counts, mismatches = migration_of(app).counter.pending()
+    assert counts[("PUT /api/users/me", "shadow_compared")] == 1
+    assert mismatches == []
 
 
-def test_rate_limit_counts_the_client_request_once(
-    build: Build, accounts: Accounts, shadow_writes: dict[str, Any]
+def test_only_opted_in_writes_are_rehearsed_and_the_rate_limit_counts_each_login_once(
+    build: Build, accounts: Accounts, tmp_path: Path
 ) -> None:
-    app, client = build(rate_limit_enabled=True, rate_limit_login="2/minute", **shadow_writes)
-    accounts.create("limited@example.com")
+    routes_file = registry_with_shadow_writes(tmp_path / "routes.toml", ["POST /api/auth/login"])
+    app, client = build(
+        routes_file=routes_file,
+        route_states=dict.fromkeys(PORTED, "shadow"),
+        rate_limit_enabled=True,
+        rate_limit_login="2/minute",
+    )
+    user = accounts.create("limited@example.com")
     login = {"email": "limited@example.com", "password": PASSWORD}
 
     statuses = [client.post("/api/auth/login", json=login).status_code for _ in range(3)]
+    put = client.put("/api/users/me", json={"first_name": "O"}, headers=accounts.headers(user))
     drain(client, app)
 
     assert statuses == [200, 200, 429]  # a rehearsal that counted would refuse the second one
-    assert migration_of(app).counter.pending()[0][("POST /api/auth/login", "shadow_compared")] == 2
+    assert put.status_code == 200
+    counts = migration_of(app).counter.pending()[0]
+    assert counts[("POST /api/auth/login", "shadow_compared")] == 2  # the refused one never reached a half
+    assert ("PUT /api/users/me", "shadow_compared") not in counts  # in shadow, but not opted in
 
 
 def test_write_sample_rate_zero_rehearses_nothing(
-    build: Build, accounts: Accounts, shadow_writes: dict[str, Any]
+    build: Build, accounts: Accounts, settings: Settings, tmp_path: Path
 ) -> None:
-    app, client = build(shadow_write_sample_rate=0.0, **shadow_writes)
+    app, client = build(shadow_write_sample_rate=0.0, **shadow_writes(settings, tmp_path))
     headers = accounts.headers(accounts.create("unsampled@example.com"))
 
     assert client.put("/api/users/me", json={"first_name": "U"}, headers=headers).status_code == 200
@@ -267,16 +303,6 @@ def test_write_sample_rate_zero_rehearses_nothing(
     counts = migration_of(app).counter.pending()[0]
     assert ("PUT /api/users/me", "shadow_compared") not in counts
     assert counts[("GET /api/users/me", "shadow_compared")] == 1
-
-
-def test_writes_of_a_route_without_shadow_writes_are_not_rehearsed(build: Build, accounts: Accounts) -> None:
-    app, client = build(route_states={"PUT /api/users/me": "shadow"})
-    headers = accounts.headers(accounts.create("optin@example.com"))
-
-    assert client.put("/api/users/me", json={"first_name": "O"}, headers=headers).status_code == 200
-    drain(client, app)
-
-    assert ("PUT /api/users/me", "shadow_compared") not in migration_of(app).counter.pending()[0]
 
 
 def test_connectors_refuse_to_run_in_a_rehearsal(settings: Settings) -> None:
@@ -306,13 +332,17 @@ def test_registry_refuses_bad_shadow_writes(
 ) -> None:
     path = tmp_path / "routes.toml"
     head = f'[routes."{route}"]\n'
-    path.write_text(DEFAULT_FILE.read_text(encoding="utf-8").replace(head, head + extra + "\n"), encoding="utf-8")
+    path.write_text(
+        DEFAULT_FILE.read_text(encoding="utf-8").replace(head, head + extra + "\n"), encoding="utf-8"
+    )
 
     with pytest.raises(RegistryError, match=re.escape(f"route {route!r}: {message}")):
         load_registry(settings.model_copy(update={"routes_file": path}), ported=PORTED)
 
 
-def test_registry_refuses_shadow_writes_for_a_port_that_reaches_outside(settings: Settings, tmp_path: Path) -> None:
+def test_registry_refuses_shadow_writes_for_a_port_that_reaches_outside(
+    settings: Settings, tmp_path: Path
+) -> None:
     route = "PUT /api/data-sources/<id>"
     path = registry_with_shadow_writes(tmp_path / "routes.toml", [route])
     update = {"routes_file": path}
