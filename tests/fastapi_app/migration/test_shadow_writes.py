@@ -77,7 +77,7 @@ def shadow_writes(settings: Settings, folder: Path) -> dict[str, Any]:
 def rehearsing_app(
     settings: Settings, migrated: None, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[FastAPI]:
-    """One app for this module with every ported route in shadow and writes rehearsed (apps are slow to build)."""
+    """One app for the module, every ported route in shadow and writes rehearsed (apps are slow to build)."""
     overrides = shadow_writes(settings, tmp_path_factory.mktemp("routes"))
     built = create_app(settings.model_copy(update={"migration_flush_seconds": 300.0, **overrides}))
     yield built
