@@ -44,6 +44,7 @@ RANDOM = {"password_hash", "token_hash", "refresh_jti", "jti", "request_id"}
 # audit_log.resource_type -> the table its resource_id is an id of.
 RESOURCE_TABLES = {"data_source": "data_source", "user": "user_account", "integration": "integration"}
 NUMBER_ID = re.compile(rb'"id":\d+')
+PATH_ID = re.compile(r"/\d+")
 Rehearsing = tuple[FastAPI, TestClient]
 
 
@@ -139,7 +140,12 @@ def client_view(log: list[Seen], dialect: str) -> list[Seen]:
     if dialect != "postgresql":
         return log
     return [
-        replace(s, request=re.sub(r"/\d+", "/<id>", s.request), body=NUMBER_ID.sub(b'"id":<id>', s.body))
+        replace(
+            s,
+            request=PATH_ID.sub("/<id>", s.request),
+            headers=tuple((k, PATH_ID.sub("/<id>", v)) for k, v in s.headers),  # Link: </api/v1/.../2>
+            body=NUMBER_ID.sub(b'"id":<id>', s.body),
+        )
         for s in log
     ]
 
