@@ -96,7 +96,9 @@ class AsyncDatabase:
             if connection.dialect.name == "sqlite":
                 # pysqlite opens no transaction until the first INSERT/UPDATE/DELETE, so a service's
                 # SAVEPOINT would open one and its RELEASE commit it. Open it now: all stays inside.
-                await connection.exec_driver_sql("BEGIN")
+                # IMMEDIATE takes the write lock (waiting as any writer does): a deferred one would
+                # fail at once, busy, on its first write if another connection wrote after it read.
+                await connection.exec_driver_sql("BEGIN IMMEDIATE")
             try:
                 joined = AsyncSession(connection, join_transaction_mode="rollback_only", **_AS_APP)
                 async with joined as session, session.begin():
