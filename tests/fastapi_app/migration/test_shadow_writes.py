@@ -7,7 +7,9 @@ ported later is covered, and must be exercised by the scenario of test_switch.py
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +21,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, Integer, func, select
 from sqlalchemy.orm import Session, object_session
 
+from datalab.blocking import wait_for
 from datalab.connectors.service import ConnectorRunner
 from datalab.crypto import ConfigCipher
 from datalab.legacy_json import user_json
@@ -241,6 +244,38 @@ def test_a_port_that_fails_after_auditing_leaves_no_audit_row(
     assert session.scalar(of_request) == 1  # the port audits with the same request id: none of its survived
     _, [mismatch] = migration_of(app).counter.pending()
     assert mismatch.diff == "the port raised RuntimeError"
+
+
+def test_a_slow_rehearsal_is_cut_off_and_flask_serves_without_waiting_on_its_lock(
+    rehearsing: Rehearsing, accounts: Accounts, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, client = rehearsing
+    user = accounts.create("slow-write@example.com")
+    headers = accounts.headers(user)
+    release = threading.Event()
+    waiter = ThreadPoolExecutor(max_workers=1)
+
+    def slow_user_json(changed: User) -> dict[str, Any]:
+        # Blocked (awaited, as a slow source would be) with the port's write done and its lock held.
+        wait_for(waiter.submit(release.wait, 30), 31)
+        return user_json(changed)
+
+    monkeypatch.setattr(user_ports, "user_json", slow_user_json)
+    try:
+        response = client.put("/api/users/me", json={"first_name": "Served"}, headers=headers)
+    finally:
+        release.set()
+        waiter.shutdown(wait=True)
+    drain(client, app)
+
+    assert response.status_code == 200
+    assert response.json()["first_name"] == "Served"
+    session.expire_all()
+    assert user.first_name == "Served"
+    assert len(audit_rows(session, "user.update")) == 1
+    timeout = app.state.settings.migration.shadow_timeout
+    _, [mismatch] = migration_of(app).counter.pending()
+    assert mismatch.diff == f"the port did not answer within {timeout:g}s"
 
 
 def test_mail_is_sent_once_never_by_the_rehearsal(
