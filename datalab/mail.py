@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Protocol
 
+from datalab.rehearsal import rehearsing
 from datalab.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,8 @@ class LogMailer:
 
     def send(self, mail: Mail) -> None:
         """Log `mail`; outside development only that one was dropped, never its secret body."""
+        if _withheld(mail):
+            return
         if self.reveal:
             log.warning("mail to %s: %s\n%s", mail.to, mail.subject, mail.body)
         else:
@@ -53,6 +56,8 @@ class SmtpMailer:
 
     def send(self, mail: Mail) -> None:
         """Send `mail`, with STARTTLS and login when configured."""
+        if _withheld(mail):
+            return
         message = EmailMessage()
         message["From"] = self.settings.mail.smtp_from
         message["To"] = mail.to
@@ -65,6 +70,14 @@ class SmtpMailer:
             if settings.mail.smtp_username and settings.mail.smtp_password:
                 smtp.login(settings.mail.smtp_username, settings.mail.smtp_password.get_secret_value())
             smtp.send_message(message)
+
+
+def _withheld(mail: Mail) -> bool:
+    # A rehearsal (a shadowed write) runs the code that would mail; the real run mails once.
+    if rehearsing():
+        log.info("mail not sent in a rehearsal (%s)", mail.subject)
+        return True
+    return False
 
 
 def build_mailer(settings: Settings) -> Mailer:

@@ -10,6 +10,8 @@ used without `with`) gets an engine without a pool, so nothing outlives its loop
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -22,6 +24,7 @@ from datalab.settings import Settings
 
 ASYNC_DRIVERS = {"postgresql": "postgresql+asyncpg", "sqlite": "sqlite+aiosqlite"}
 Sessions = async_sessionmaker[AsyncSession]
+_AS_APP: dict[str, Any] = {"expire_on_commit": False}
 
 
 def async_url(database_url: str) -> URL:
@@ -78,21 +81,48 @@ class AsyncDatabase:
 
     def sessions(self) -> Sessions:
         """Return the session factory of the running loop's engine."""
-        loop = asyncio.get_running_loop()
-        found = self._pooled.get(loop) or self._unpooled.get(loop)
-        if found is None:
-            found = self._unpooled[loop] = self._build(pooled=False)
-        return found[1]
+        return self._current()[1]
+
+    @asynccontextmanager
+    async def rolled_back_session(self) -> AsyncIterator[AsyncSession]:
+        """Yield a session inside an outer transaction that is rolled back at the end, whatever happens.
+
+        The session only joins the transaction ("rollback_only"): its commits flush but
+        commit nothing, so a service that commits is undone too. The rollback is done
+        when this returns, so on SQLite the write lock is free again.
+        """
+        async with self._current()[0].connect() as connection:
+            outer = await connection.begin()
+            if connection.dialect.name == "sqlite":
+                # pysqlite opens no transaction until the first INSERT/UPDATE/DELETE, so a service's
+                # SAVEPOINT would open one and its RELEASE commit it. Open it now: all stays inside.
+                # IMMEDIATE takes the write lock (waiting as any writer does): a deferred one would
+                # fail at once, busy, on its first write if another connection wrote after it read.
+                await connection.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                joined = AsyncSession(connection, join_transaction_mode="rollback_only", **_AS_APP)
+                async with joined as session, session.begin():
+                    yield session
+            finally:
+                if outer.is_active:
+                    await outer.rollback()
 
     def pooled_engines(self) -> list[Engine]:
         """Return the sync face of every pooled engine (for pool metrics)."""
         return [engine.sync_engine for engine, _ in self._pooled.values()]
 
+    def _current(self) -> tuple[AsyncEngine, Sessions]:
+        loop = asyncio.get_running_loop()
+        found = self._pooled.get(loop) or self._unpooled.get(loop)
+        if found is None:
+            found = self._unpooled[loop] = self._build(pooled=False)
+        return found
+
     def _build(self, *, pooled: bool) -> tuple[AsyncEngine, Sessions]:
         engine = create_async_engine(self.url, **async_engine_options(self.settings, pooled=pooled))
         watch_sqlite(engine.sync_engine)
         event.listen(engine.sync_engine, "do_connect", _unreachable_is_operational)
-        return engine, async_sessionmaker(engine, expire_on_commit=False)
+        return engine, async_sessionmaker(engine, **_AS_APP)
 
 
 def _unreachable_is_operational(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:

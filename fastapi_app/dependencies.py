@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from datalab import tokens
 from datalab.permissions import role_refusal
+from datalab.rehearsal import rehearsing
 from datalab.runtime import Runtime
 from datalab.services import sessions
 from fastapi_app.database import AsyncDatabase
@@ -33,8 +34,15 @@ async def get_runtime(request: Request) -> Runtime:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """Yield a session whose transaction commits when the route returns, before the response."""
+    """Yield a session whose transaction commits when the route returns, before the response.
+
+    In a rehearsal (a shadowed write, `datalab.rehearsal`) it is rolled back instead, always.
+    """
     database = cast(AsyncDatabase, request.app.state.database)
+    if rehearsing():
+        async with database.rolled_back_session() as session:
+            yield session
+        return
     async with database.sessions()() as session, session.begin():
         yield session
 

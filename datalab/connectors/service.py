@@ -36,6 +36,7 @@ from datalab.connectors.registry import KINDS
 from datalab.connectors.rows import capped_schema
 from datalab.crypto import ConfigCipher
 from datalab.errors import Conflict, DomainError, InvalidInput
+from datalab.rehearsal import refuse_outside_effect
 from datalab.settings import Settings
 from shared_models import DataSource, SourceStatus, SourceType, User
 
@@ -167,6 +168,7 @@ class ConnectorRunner:
         self, opener: Callable[[], Connector], work: Callable[[Connector], T], *, user_id: int | None = None
     ) -> T:
         """Like `run`, for a connector `opener` makes (a dataset's, say), on the same bounded pool."""
+        refuse_outside_effect("a data source")  # a shadowed write must never touch a source
         # A full pool is everyone's answer; a pool with room refuses only the user past their share.
         if not self._slots.acquire(blocking=False):
             raise ConnectorsBusy

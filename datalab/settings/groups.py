@@ -341,6 +341,12 @@ class MigrationSettings(Group):
     shadow_sample_rate: float = Field(
         1.0, ge=0.0, le=1.0, description="Share of shadowed requests run on the port."
     )
+    shadow_write_sample_rate: float = Field(
+        1.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of writes to `shadow_writes` routes rehearsed on the port first (each waits).",
+    )
     shadow_timeout: float = Field(2.0, gt=0.0, le=30.0, description="Seconds a shadow call may take.")
     shadow_max_concurrent: int = Field(4, ge=1, le=64, description="Shadow calls at once per process.")
     migration_flush_seconds: float = Field(

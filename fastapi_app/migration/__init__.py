@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from datalab.runtime import Runtime
 from datalab.settings import Settings
 from fastapi_app.database import AsyncDatabase
-from fastapi_app.migration.ports import PORTED, build_ports_app, port_routes
+from fastapi_app.migration.ports import PORTED, REACHES_OUTSIDE, build_ports_app, port_routes
 from fastapi_app.migration.registry import Registry, check_url_map, load_registry
 from fastapi_app.migration.routing import MigratedRoutes
 from fastapi_app.migration.shadow import ShadowRunner
@@ -73,7 +73,7 @@ def build_migration(
     """Read and check the registry against Flask's routes, and wire the ports by state."""
     from legacy_flask.app import legacy_route_path  # Flask is imported only when it is mounted
 
-    registry = load_registry(settings, ported=PORTED)
+    registry = load_registry(settings, ported=PORTED, reaches_outside=REACHES_OUTSIDE)
     rules = check_url_map(
         registry,
         (
@@ -91,7 +91,9 @@ def build_migration(
         ports_app,
         registry,
         counter,
+        ports,
         sample_rate=settings.migration.shadow_sample_rate,
+        write_sample_rate=settings.migration.shadow_write_sample_rate,
         timeout=settings.migration.shadow_timeout,
         max_concurrent=settings.migration.shadow_max_concurrent,
     )

@@ -15,7 +15,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from datalab.context import current_route
 from fastapi_app.migration import Migration
 from fastapi_app.migration.diff import Answer
-from fastapi_app.migration.registry import SAFE_METHODS, RouteEntry
+from fastapi_app.migration.registry import SAFE_METHODS, WRITE_METHODS, RouteEntry
+from fastapi_app.migration.shadow import Rehearsed
 from fastapi_app.migration.stats import Counted
 
 V1_PREFIX = "/api/v1"
@@ -38,7 +39,13 @@ class MigrationMiddleware:
             await self.app(scope, receive, send)
             return
         info = current_route()
-        wants_shadow = self.shadowing and scope["method"] in SAFE_METHODS and self.shadow.sampled()
+        # A write of a `shadow_writes` route: the port answers it first, rolled back (shadow.py).
+        rehearsed: Rehearsed | None = None
+        if self.shadowing and scope["method"] in WRITE_METHODS:
+            rehearsed, receive = await self.shadow.rehearse(scope, receive)
+        wants_shadow = self.shadowing and (
+            (scope["method"] in SAFE_METHODS and self.shadow.sampled()) or rehearsed is not None
+        )
         entry: RouteEntry | None = None
         flask: Answer | None = None
         size = 0
@@ -66,7 +73,11 @@ class MigrationMiddleware:
 
         await self.app(scope, receive, send_counted)
         if entry is not None and flask is not None:
-            self.shadow.start(entry, scope, flask, scope.get("state", {}).get("request_id"))
+            request_id = scope.get("state", {}).get("request_id")
+            if rehearsed is not None:
+                self.shadow.finish(rehearsed, entry, flask, request_id)
+            else:
+                self.shadow.start(entry, scope, flask, request_id)
 
 
 def deprecation_headers(entry: RouteEntry, path: str) -> list[tuple[bytes, bytes]]:

@@ -21,9 +21,10 @@ State = Literal["legacy", "shadow", "migrated"]
 STATES: tuple[State, ...] = ("legacy", "shadow", "migrated")
 DEFAULT_FILE = Path(__file__).with_name("routes.toml")
 SAFE_METHODS = ("GET", "HEAD")
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 _NAME = re.compile(r"(GET|POST|PUT|PATCH|DELETE) (/[^\s]*)")
 _VARIABLE = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
-_ROUTE_KEYS = {"state", "successor", "deprecation", "sunset", "ignore"}
+_ROUTE_KEYS = {"state", "successor", "deprecation", "sunset", "ignore", "shadow_writes"}
 
 
 class RegistryError(ValueError):
@@ -40,6 +41,7 @@ class RouteEntry:
     deprecation: datetime | None = None
     sunset: datetime | None = None
     ignore: tuple[str, ...] = ()
+    shadow_writes: bool = False  # in shadow, rehearse the port on this write (rolled back) before Flask
 
     @property
     def method(self) -> str:
@@ -89,8 +91,14 @@ def shape(path: str) -> str:
     return _VARIABLE.sub("<>", path)
 
 
-def load_registry(settings: Settings, *, ported: Iterable[str]) -> Registry:
-    """Read the registry file, apply `ROUTE_STATES` and check it; `ported` names the routes with a port."""
+def load_registry(
+    settings: Settings, *, ported: Iterable[str], reaches_outside: Iterable[str] = ()
+) -> Registry:
+    """Read the registry file, apply `ROUTE_STATES` and check it.
+
+    `ported` names the routes with a port; `reaches_outside` the ports that reach beyond
+    the database (a connector), which may not shadow writes.
+    """
     path = settings.migration.routes_file or DEFAULT_FILE
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -105,6 +113,7 @@ def load_registry(settings: Settings, *, ported: Iterable[str]) -> Registry:
     for entry in routes.values():
         if entry.state != "legacy" and entry.name not in available:
             raise RegistryError(f"route {entry.name!r} cannot be {entry.state}: it has no FastAPI port")
+    _check_shadow_writes(routes.values(), available, frozenset(reaches_outside))
     shadow = _table(raw, "shadow", path)
     return Registry(
         routes=routes,
@@ -136,6 +145,18 @@ def check_url_map(registry: Registry, rules: Iterable[tuple[str, str]]) -> dict[
     return served
 
 
+def _check_shadow_writes(entries: Iterable[RouteEntry], ported: set[str], outside: frozenset[str]) -> None:
+    for entry in (e for e in entries if e.shadow_writes):
+        if entry.method not in WRITE_METHODS:
+            raise RegistryError(f"route {entry.name!r}: shadow_writes is for POST, PUT, PATCH and DELETE")
+        if entry.name not in ported:
+            raise RegistryError(f"route {entry.name!r}: shadow_writes needs a FastAPI port")
+        if entry.name in outside:
+            raise RegistryError(
+                f"route {entry.name!r}: shadow_writes is refused, its port reaches beyond the database"
+            )
+
+
 def _entry(name: str, spec: object) -> RouteEntry:
     if not _NAME.fullmatch(name):
         raise RegistryError(f"route {name!r}: a route is named `METHOD /path`, e.g. 'GET /api/users/me'")
@@ -162,6 +183,7 @@ def _entry(name: str, spec: object) -> RouteEntry:
         deprecation=deprecation,
         sunset=sunset,
         ignore=tuple(_strings(spec.get("ignore", []), f"route {name!r}: ignore")),
+        shadow_writes=_flag(name, spec.get("shadow_writes", False), "shadow_writes"),
     )
 
 
@@ -169,6 +191,12 @@ def _state(name: str, value: object, where: str) -> State:
     if value not in STATES:
         choices = ", ".join(STATES)
         raise RegistryError(f"route {name!r}: unknown state {value!r} in {where}; use one of {choices}")
+    return value
+
+
+def _flag(name: str, value: object, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise RegistryError(f"route {name!r}: {key} must be true or false")
     return value
 
 
