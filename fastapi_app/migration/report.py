@@ -5,6 +5,7 @@ It also says whether Flask can be retired (LEGACY_MOUNT=off) and, if not, which 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -119,6 +120,14 @@ def flask_blockers(registry: Registry, ported: Iterable[str]) -> list[str]:
         for entry in registry.routes.values()
         if entry.state != "migrated"
     ]
+
+
+FLASK_MODULES = ("flask", "werkzeug", "flask_sqlalchemy", "flask_jwt_extended", "a2wsgi", "legacy_flask")
+
+
+def flask_modules() -> list[str]:
+    """Return which of Flask's packages (and legacy_flask) this process has imported."""
+    return [name for name in FLASK_MODULES if name in sys.modules]
 
 
 def format_retirement(blockers: list[str]) -> str:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from fastapi_app.dependencies import SessionDep, require_role
 from fastapi_app.migration import Migration
 from fastapi_app.migration.ports import PORTED
-from fastapi_app.migration.report import build_report, flask_blockers
+from fastapi_app.migration.report import build_report, flask_blockers, flask_modules
 from fastapi_app.responses import errors
 from shared_models import Role, User
 
@@ -46,6 +46,7 @@ class MigrationReport(BaseModel):
     routes: list[RouteMigrationRead]
     flask_retirable: bool = Field(description="Every route is migrated: LEGACY_MOUNT=off may run")
     flask_blockers: list[str] = Field(description="The routes that keep Flask, with their state")
+    flask_modules: list[str] = Field(description="Flask's packages this server process has imported")
 
 
 @router.get("/migration", summary="Report the route migration", responses=errors(401, 403, 422))
@@ -65,6 +66,7 @@ async def migration_report(
             routes=[RouteMigrationRead.model_validate(line.as_json()) for line in lines],
             flask_retirable=not blockers,
             flask_blockers=blockers,
+            flask_modules=flask_modules(),
         )
 
     return await session.run_sync(answer)
