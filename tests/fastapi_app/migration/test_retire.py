@@ -11,6 +11,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from flask import Flask
 
 from datalab.cli import main
@@ -22,6 +23,7 @@ from fastapi_app.migration.report import FLASK_MODULES, flask_modules
 from legacy_flask.app import legacy_route_path
 from shared_models import Role
 from tests.edge_apps import free_port
+from tests.fastapi_app.migration.conftest import Build
 from tests.gateway_servers import VENV_BIN, settings_env, start, stop, wait_for_port
 from tests.helpers import PASSWORD, Accounts
 
@@ -125,3 +127,25 @@ def test_flask_module_probe_finds_a_mounted_flask(app: FastAPI) -> None:
     # This process mounts Flask (flask-jwt-extended is only a test dependency, never the app's).
     assert {"flask", "werkzeug", "flask_sqlalchemy", "a2wsgi", "legacy_flask"} <= set(flask_modules())
     assert set(flask_modules()) <= set(FLASK_MODULES)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("OPTIONS", "/api/health"),
+        ("PATCH", "/api/data-sources/1"),
+        ("GET", "/api/nope"),
+        ("GET", "/api/users/"),
+    ],
+)
+def test_without_flask_unserved_requests_get_flasks_answer(
+    build: Build, client: TestClient, method: str, path: str
+) -> None:
+    _, retired = build(legacy_mount="off", route_states=ALL_MIGRATED)
+    flask, fallback = client.request(method, path), retired.request(method, path)
+
+    assert (flask.headers["X-Served-By"], fallback.headers["X-Served-By"]) == ("legacy_flask", "fastapi")
+    assert (fallback.status_code, fallback.content) == (flask.status_code, flask.content)
+    assert fallback.headers["content-type"] == flask.headers["content-type"]
+    allowed = [set(r.headers.get("Allow", "").split(", ")) for r in (flask, fallback)]
+    assert allowed[0] == allowed[1]
