@@ -29,9 +29,11 @@ START_TIMEOUT = 30.0
 _outputs: dict[int, IO[bytes]] = {}
 
 
-def wait_for_port(port: int, process: subprocess.Popen[bytes] | None = None) -> None:
-    """Wait (at most START_TIMEOUT seconds) until something accepts connections on 127.0.0.1:`port`."""
-    deadline = time.monotonic() + START_TIMEOUT
+def wait_for_port(
+    port: int, process: subprocess.Popen[bytes] | None = None, timeout: float = START_TIMEOUT
+) -> None:
+    """Wait (at most `timeout` seconds) until something accepts connections on 127.0.0.1:`port`."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}:\n{output_of(process)[-3000:]}")
@@ -39,7 +41,7 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes] | None = None) -> 
             if probe.connect_ex(("127.0.0.1", port)) == 0:
                 return
         time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {START_TIMEOUT:g}s")
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout:g}s")
 
 
 @contextmanager

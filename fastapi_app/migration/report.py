@@ -1,7 +1,12 @@
-"""The migration report: each legacy route's state, successor, dates, traffic and shadow mismatches."""
+"""The migration report: each legacy route's state, successor, dates, traffic and shadow mismatches.
+
+It also says whether Flask can be retired (LEGACY_MOUNT=off) and, if not, which routes keep it.
+"""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -105,3 +110,29 @@ def _state(line: RouteReport) -> str:
     if line.live_state and line.live_state != line.state:
         return f"{line.state} (servers: {line.live_state})"
     return line.state
+
+
+def flask_blockers(registry: Registry, ported: Iterable[str]) -> list[str]:
+    """Return what keeps Flask loaded: each route not `migrated`, its state, and whether it lacks a port."""
+    available = set(ported)
+    return [
+        f"{entry.name} ({entry.state}{'' if entry.name in available else ', no FastAPI port'})"
+        for entry in registry.routes.values()
+        if entry.state != "migrated"
+    ]
+
+
+FLASK_MODULES = ("flask", "werkzeug", "flask_sqlalchemy", "flask_jwt_extended", "a2wsgi", "legacy_flask")
+
+
+def flask_modules() -> list[str]:
+    """Return which of Flask's packages (and legacy_flask) this process has imported."""
+    return [name for name in FLASK_MODULES if name in sys.modules]
+
+
+def format_retirement(blockers: list[str]) -> str:
+    """Return one line saying whether Flask can be retired, then what blocks it."""
+    if not blockers:
+        return "Flask can be retired: every route is migrated (LEGACY_MOUNT=off)."
+    head = f"Flask cannot be retired yet: {len(blockers)} route(s) not migrated:"
+    return "\n".join([head, *(f"  {blocker}" for blocker in blockers)])

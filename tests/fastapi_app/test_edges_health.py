@@ -88,6 +88,15 @@ def test_both_halves_answer_503_when_the_database_is_down(dead: TestClient) -> N
     assert "127.0.0.1" not in legacy.text + v1.text
 
 
+def test_migrated_legacy_route_answers_503_as_flask_does(settings: Settings, dead: TestClient) -> None:
+    flask = dead.post("/api/auth/login", json={"email": "a@example.com", "password": "x"})
+    states = {"POST /api/auth/login": "migrated"}
+    with edge_client(settings, database_url=DEAD_DATABASE, health_timeout=1.0, route_states=states) as client:
+        port = client.post("/api/auth/login", json={"email": "a@example.com", "password": "x"})
+    assert (flask.headers["x-served-by"], port.headers["x-served-by"]) == ("legacy_flask", "fastapi")
+    assert (port.status_code, port.content, port.headers["retry-after"]) == (503, flask.content, "5")
+
+
 def test_ready_times_out_on_a_database_that_hangs(settings: Settings) -> None:
     hanging = create_engine("sqlite://")
 

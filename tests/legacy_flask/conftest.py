@@ -1,7 +1,7 @@
-"""The legacy tests are the contract suite: those of ported routes run once per route state.
+"""The legacy tests are the contract suite: every test that calls the app runs once per route state.
 
-`route_state` parametrizes the app over `legacy`, `shadow` and `migrated` (every ported
-route put in that state through ROUTE_STATES), one app per state for the whole session.
+`route_state` parametrizes the app over `legacy`, `shadow` and `migrated` (every route
+put in that state through ROUTE_STATES), one app per state for the whole session.
 Every response is checked for the implementation the state promises (`X-Served-By`),
 and in shadow mode every comparison the suite triggers must find the port's answer
 equal to Flask's: the suite itself is the evidence.
@@ -9,6 +9,9 @@ equal to Flask's: the suite itself is the evidence.
 With `LEGACY_REMOTE=1` in the environment the same suite runs against the legacy app as
 its own server (`datalab legacy-serve`, started once per session on the test database):
 every app is built with LEGACY_UPSTREAM and legacy answers say `legacy_remote`.
+
+With `LEGACY_MOUNT=off` it runs once, in state `off`: every route migrated and Flask
+not loaded (the app that retires Flask), so every answer must come from FastAPI.
 """
 
 from __future__ import annotations
@@ -29,46 +32,24 @@ from fastapi_app.migration.ports import PORTED
 from tests.gateway_servers import legacy_server
 
 REMOTE = os.environ.get("LEGACY_REMOTE") == "1"
+FLASK_OFF = os.environ.get("LEGACY_MOUNT") == "off"
 LEGACY_SERVER = "legacy_remote" if REMOTE else "legacy_flask"
 
-STATES = ("legacy", "shadow", "migrated")
-# Modules that exercise ported routes; the others only need Flask.
-CONTRACT_MODULES = {"test_auth", "test_users", "test_data_sources", "test_bad_input"}
+STATES = ("off",) if FLASK_OFF else ("legacy", "shadow", "migrated")
 _PORTED_PATHS = [
     (name.split(" ")[0], re.compile(re.sub(r"<[^>]+>", "[0-9]+", name.split(" ")[1]))) for name in PORTED
 ]
 
 
-# Tests about routes that have no port: Flask serves them in every state, so one run is enough.
-_UNPORTED_TESTS = re.compile(r"test_(register|create_integration|list_users|change_role)_")
-_UNPORTED_ROUTE_PARAMS = {"register", "create_integration"}
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Run the contract modules in every route state."""
-    if metafunc.module.__name__.rsplit(".", 1)[-1] in CONTRACT_MODULES and "app" in metafunc.fixturenames:
+    """Run every test that uses the app in every route state."""
+    if "app" in metafunc.fixturenames:
         metafunc.parametrize("route_state", STATES, indirect=True, scope="session")
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Run the tests of unported routes in the `legacy` state only."""
-    dropped = [item for item in items if _unported_in_other_state(item)]
-    if dropped:
-        config.hook.pytest_deselected(items=dropped)
-        items[:] = [item for item in items if item not in dropped]
-
-
-def _unported_in_other_state(item: pytest.Item) -> bool:
-    params = getattr(getattr(item, "callspec", None), "params", {})
-    if params.get("route_state", "legacy") == "legacy":
-        return False
-    name = getattr(item, "originalname", item.name)
-    return bool(_UNPORTED_TESTS.match(name)) or params.get("route_name") in _UNPORTED_ROUTE_PARAMS
 
 
 @pytest.fixture(scope="session")
 def route_state(request: pytest.FixtureRequest) -> str:
-    """The state every ported route is in for this test (`legacy` outside the contract modules)."""
+    """The state every legacy route is in for this test (`legacy` for a test that builds its own app)."""
     return str(getattr(request, "param", "legacy"))
 
 
@@ -93,18 +74,14 @@ def legacy_upstream(settings: Settings, migrated: None) -> Iterator[str | None]:
 
 @pytest.fixture(scope="session")
 def app(
-    app: FastAPI,
-    settings: Settings,
-    route_state: str,
-    state_apps: dict[str, FastAPI],
-    legacy_upstream: str | None,
+    settings: Settings, route_state: str, state_apps: dict[str, FastAPI], legacy_upstream: str | None
 ) -> FastAPI:
-    """The whole ASGI app, with the ported routes in `route_state`."""
-    if route_state == "legacy" and legacy_upstream is None:
-        return app
+    """The whole ASGI app, with every legacy route in `route_state` (`off`: migrated, Flask not loaded)."""
     if route_state not in state_apps:
+        state = "migrated" if route_state == "off" else route_state
         overrides: dict[str, object] = {
-            "route_states": dict.fromkeys(PORTED, route_state),
+            "route_states": dict.fromkeys(PORTED, state),
+            "legacy_mount": "off" if route_state == "off" else "on",
             "migration_flush_seconds": 300.0,
             # The comparison is the point here, not the deadline (test_shadow tests that): a busy
             # machine must not turn a slow port into a mismatch.
@@ -120,7 +97,9 @@ def expected_server(route_state: str, method: str, path: str, status: int) -> st
     method = "GET" if method == "HEAD" else method
     ported = any(m == method and regex.fullmatch(path) for m, regex in _PORTED_PATHS)
     # A 413 comes from the body limit, outside both halves, before any routing.
-    if path.startswith("/api/v1/") or status == 413 or (ported and route_state == "migrated"):
+    if route_state == "off" or path.startswith("/api/v1/") or status == 413:
+        return "fastapi"
+    if ported and route_state == "migrated":
         return "fastapi"
     return LEGACY_SERVER
 

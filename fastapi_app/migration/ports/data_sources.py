@@ -1,4 +1,4 @@
-"""FastAPI ports of /api/data-sources: list, create, get, update, delete (legacy_flask/data_sources.py).
+"""FastAPI ports of /api/data-sources: list, create, get, update, delete, test (legacy_flask/data_sources.py).
 
 Each step runs in the order the Flask view runs it (token, then existence, then role,
 then body), so a request with several problems gets the same first error. Each route
@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from datalab.connectors import service as connections
 from datalab.inputs import parse_input
 from datalab.legacy_input import (
     LegacyDataSourceCreate,
@@ -31,6 +32,7 @@ from fastapi_app.migration.ports.common import (
     RawBody,
     RuntimeDep,
     first_arg,
+    legacy_responses,
     require_role,
     signed_in,
 )
@@ -44,7 +46,12 @@ def _json(runtime: Runtime, source: DataSource) -> dict[str, object]:
     return data_source_json(source, runtime.cipher)
 
 
-@router.api_route("/api/data-sources", methods=["GET", "HEAD"], name="GET /api/data-sources")
+@router.api_route(
+    "/api/data-sources",
+    methods=["GET", "HEAD"],
+    name="GET /api/data-sources",
+    responses=legacy_responses(400),
+)
 async def list_sources(request: Request, session: SessionDep, runtime: RuntimeDep) -> Response:
     """List the caller's own active data sources, optionally of one `type`."""
 
@@ -60,7 +67,12 @@ async def list_sources(request: Request, session: SessionDep, runtime: RuntimeDe
     return LegacyJSONResponse(await session.run_sync(answer))
 
 
-@router.post("/api/data-sources", name="POST /api/data-sources")
+@router.post(
+    "/api/data-sources",
+    name="POST /api/data-sources",
+    status_code=201,
+    responses=legacy_responses(400, 403, 409, 413),
+)
 async def create_source(
     request: Request, body: RawBody, session: SessionDep, runtime: RuntimeDep
 ) -> Response:
@@ -77,7 +89,9 @@ async def create_source(
     return LegacyJSONResponse(await session.run_sync(answer), status_code=201)
 
 
-@router.api_route(ONE, methods=["GET", "HEAD"], name="GET /api/data-sources/<id>")
+@router.api_route(
+    ONE, methods=["GET", "HEAD"], name="GET /api/data-sources/<id>", responses=legacy_responses(404, 409)
+)
 async def read_source(request: Request, source_id: int, session: SessionDep, runtime: RuntimeDep) -> Response:
     """Return one data source (owner or admin)."""
 
@@ -88,7 +102,7 @@ async def read_source(request: Request, source_id: int, session: SessionDep, run
     return LegacyJSONResponse(await session.run_sync(answer))
 
 
-@router.put(ONE, name="PUT /api/data-sources/<id>")
+@router.put(ONE, name="PUT /api/data-sources/<id>", responses=legacy_responses(400, 403, 404, 409, 413))
 async def update_source(
     request: Request, source_id: int, body: RawBody, session: SessionDep, runtime: RuntimeDep
 ) -> Response:
@@ -106,7 +120,7 @@ async def update_source(
     return LegacyJSONResponse(await session.run_sync(answer))
 
 
-@router.delete(ONE, name="DELETE /api/data-sources/<id>")
+@router.delete(ONE, name="DELETE /api/data-sources/<id>", responses=legacy_responses(403, 404))
 async def delete_source(
     request: Request, source_id: int, session: SessionDep, runtime: RuntimeDep
 ) -> Response:
@@ -120,3 +134,20 @@ async def delete_source(
 
     await session.run_sync(answer)
     return LegacyJSONResponse({"msg": "Data source deleted"})
+
+
+@router.post(
+    f"{ONE}/test", name="POST /api/data-sources/<id>/test", responses=legacy_responses(403, 404, 409)
+)
+async def test_source(request: Request, source_id: int, session: SessionDep, runtime: RuntimeDep) -> Response:
+    """Connect to a data source (owner or admin); 200 whether or not it answers, as the contract says."""
+
+    def answer(db: Session) -> dict[str, object]:
+        user, _, _ = signed_in(request, db, runtime)
+        source = data_sources.get_owned(db, user, source_id)
+        actor = require_role(user, Role.USER)
+        result = connections.test_source(db, runtime.cipher, runtime.connectors, actor, source)
+        latency_ms = round(result.latency_ms, 1)
+        return {"success": result.success, "message": result.message, "latency_ms": latency_ms}
+
+    return LegacyJSONResponse(await session.run_sync(answer))
