@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import structlog
+from opentelemetry.trace import SpanKind
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -37,6 +38,7 @@ from datalab.connectors.rows import capped_schema
 from datalab.crypto import ConfigCipher
 from datalab.errors import Conflict, DomainError, InvalidInput
 from datalab.settings import Settings
+from datalab.tracing import span
 from shared_models import DataSource, SourceStatus, SourceType, User
 
 T = TypeVar("T")
@@ -212,7 +214,13 @@ class ConnectorRunner:
                 self._held.pop(user_id, None)
 
     def _job(self, opener: Callable[[], Connector], work: Callable[[Connector], T]) -> T:
-        connector = opener()
+        with span("connector", kind=SpanKind.CLIENT) as current:
+            connector = opener()
+            if current is not None:
+                current.update_name(f"connector {type(connector).__name__}")
+            return self._work(connector, work)
+
+    def _work(self, connector: Connector, work: Callable[[Connector], T]) -> T:
         try:
             return work(connector)
         except ConnectorError:

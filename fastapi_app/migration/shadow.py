@@ -19,6 +19,7 @@ from datalab.context import bind_route
 from datalab.migration.diff import Answer, compare
 from datalab.migration.registry import Registry, RouteEntry
 from datalab.migration.stats import RouteCounter
+from datalab.tracing import shadowed, span
 
 log = logging.getLogger(__name__)
 # What a replayed request keeps of the original scope: the request itself, not routing leftovers.
@@ -71,7 +72,12 @@ class ShadowRunner:
     async def _run(self, entry: RouteEntry, scope: Scope, flask: Answer, request_id: str | None) -> None:
         try:
             bind_route()  # the port names itself in a RouteInfo of its own, not the client's
-            diff = await self._compare(entry, scope, flask)
+            # A child of the request's span (the task copied its context), marked as shadow with its children.
+            named = {"datalab.route": entry.name}
+            with shadowed(), span(f"shadow {entry.name}", attributes=named) as current:
+                diff = await self._compare(entry, scope, flask)
+                if current is not None:
+                    current.set_attribute("datalab.shadow_match", diff is None)
         finally:
             self._running -= 1
         self.counter.count(entry.name, "shadow_compared")
