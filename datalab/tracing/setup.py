@@ -18,6 +18,7 @@ from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import Span, SpanProcessor, TracerProvider, sampling
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.util.types import Attributes
 from sqlalchemy import Engine
 
 from datalab.settings.groups import TracingSettings
@@ -36,7 +37,38 @@ def sampler_of(settings: TracingSettings) -> sampling.Sampler:
     else:
         root = sampling.ALWAYS_ON if name.endswith("always_on") else sampling.ALWAYS_OFF
     # parentbased_*: a continued trace keeps its caller's decision; the root sampler decides new ones.
-    return sampling.ParentBased(root) if name.startswith("parentbased_") else root
+    return InsideWork(sampling.ParentBased(root) if name.startswith("parentbased_") else root)
+
+
+class InsideWork(sampling.Sampler):
+    """Drop client spans (statements) started outside any request or task; ask `inner` for the rest.
+
+    Route counters, pool pings and metrics scrapes run statements on their own; each would be
+    a trace of one span, every few seconds, in every process.
+    """
+
+    def __init__(self, inner: sampling.Sampler) -> None:
+        self.inner = inner
+
+    def should_sample(
+        self,
+        parent_context: Context | None,
+        trace_id: int,
+        name: str,
+        kind: trace.SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[trace.Link] | None = None,
+        trace_state: trace.TraceState | None = None,
+    ) -> sampling.SamplingResult:
+        """Decide for one span about to start."""
+        orphan = not trace.get_current_span(parent_context).get_span_context().is_valid
+        if kind is trace.SpanKind.CLIENT and orphan:
+            return sampling.SamplingResult(sampling.Decision.DROP)
+        return self.inner.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
+
+    def get_description(self) -> str:
+        """Name the sampler (the SDK logs it)."""
+        return f"InsideWork{{{self.inner.get_description()}}}"
 
 
 class MarkShadow(SpanProcessor):

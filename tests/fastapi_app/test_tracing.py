@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from datalab.settings import Settings
 from tests.edge_apps import captured_logs, edge_app, json_lines
@@ -299,3 +300,14 @@ def test_a_celery_workers_spans_join_the_submitting_request(
     assert (ran.kind, ran.parent_id) == ("consumer", submitted.span_id)
     assert one(trace, kind="server", name="POST /api/v1/tasks").span_id == submitted.parent_id
     assert any(s.service == "worker" and s.parent_id == ran.span_id and statement_of(s) for s in trace)
+
+
+def test_statements_outside_requests_and_tasks_make_no_trace(traced_app: FastAPI, receiver: Receiver) -> None:
+    marker = f"SELECT 1 AS outside_{secrets.token_hex(4)}"
+    with traced_app.state.engine.connect() as connection:
+        connection.execute(text(marker))
+    with client_of(traced_app, STRANGER) as client:
+        health = client.get("/health/ready")
+    spans = flushed(traced_app, receiver, trace_of(health), "gateway GET /health/ready")
+    assert spans
+    assert not [s for s in receiver.spans if marker in statement_of(s)]
