@@ -69,7 +69,18 @@ RETIRED = {
 
 # The settings' parts (datalab.settings): errors located at a part name no variable.
 GROUPS = frozenset(
-    {"database", "security", "mail", "connectors", "edges", "migration", "storage", "tasks", "gateway"}
+    {
+        "database",
+        "security",
+        "mail",
+        "connectors",
+        "edges",
+        "migration",
+        "storage",
+        "tasks",
+        "gateway",
+        "tracing",
+    }
 )
 
 

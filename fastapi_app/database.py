@@ -10,7 +10,7 @@ used without `with`) gets an engine without a pool, so nothing outlives its loop
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -59,8 +59,9 @@ def async_engine_options(settings: Settings, *, pooled: bool) -> dict[str, Any]:
 class AsyncDatabase:
     """The async engines of one app: a pooled one per serving loop, unpooled ones for other loops."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, on_engine: Callable[[Engine], None] | None = None) -> None:
         self.settings = settings
+        self.on_engine = on_engine  # told of each engine made (tracing instruments it)
         self.url = async_url(settings.database.database_url)
         self._pooled: dict[asyncio.AbstractEventLoop, tuple[AsyncEngine, Sessions]] = {}
         self._unpooled: WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[AsyncEngine, Sessions]] = (
@@ -122,6 +123,8 @@ class AsyncDatabase:
         engine = create_async_engine(self.url, **async_engine_options(self.settings, pooled=pooled))
         watch_sqlite(engine.sync_engine)
         event.listen(engine.sync_engine, "do_connect", _unreachable_is_operational)
+        if self.on_engine is not None:
+            self.on_engine(engine.sync_engine)
         return engine, async_sessionmaker(engine, **_AS_APP)
 
 

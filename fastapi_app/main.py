@@ -31,6 +31,7 @@ from datalab.settings import Settings, get_settings
 from datalab.settings_env import environment, startup_warnings
 from datalab.tasks.executors import build_tasks
 from datalab.tasks.observe import TaskCollector
+from datalab.tracing import start_tracing
 from fastapi_app import errors
 from fastapi_app.api import PREFIX, allowed_methods, include_routers
 from fastapi_app.database import AsyncDatabase
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if from_environment:
         for line in startup_warnings(environment()):
             log.warning(line)
+    tracing = start_tracing(settings.tracing)
     runtime = build_runtime(settings)
     engine = make_engine(settings)
     flask_app: Flask | None = None
@@ -67,7 +69,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         flask_app = create_flask_app(settings, runtime, engine)
     sessions = make_sessionmaker(engine)
-    database = AsyncDatabase(settings)
+    database = AsyncDatabase(settings, on_engine=tracing.instrument if tracing is not None else None)
+    if tracing is not None:
+        tracing.instrument(engine)
     migration = build_migration(settings, flask_app, runtime, engine, database)
     tasks = build_tasks(settings, sessions, runtime.storage)
     gateway: Gateway | None = None  # set below, once the app's routes and metrics exist
@@ -86,6 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await migration.stop()
         await database.stop()
         engine.dispose()  # Flask's too: both halves share this one sync engine
+        if tracing is not None:
+            tracing.flush()
         app.state.metrics.process_exited()
 
     app = FastAPI(
@@ -109,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.flask_app = flask_app
     app.state.migration = migration
     app.state.tasks = tasks
+    app.state.tracing = tracing
     errors.init_app(app)
     include_routers(app)
     add_edge_routes(app, settings, flask_app)

@@ -108,10 +108,13 @@ def settings_env(settings: Settings) -> dict[str, str]:
 
 
 @contextmanager
-def legacy_server(settings: Settings) -> Iterator[str]:
-    """Run `datalab legacy-serve` on the test database, trusting 127.0.0.1 as its gateway; yield its URL."""
+def legacy_server(settings: Settings, **variables: str) -> Iterator[str]:
+    """Run `datalab legacy-serve` on the test database, trusting 127.0.0.1 as its gateway; yield its URL.
+
+    `variables` are more environment variables for it (OTEL_EXPORTER_OTLP_ENDPOINT...).
+    """
     port = free_port()
-    env = settings_env(settings) | {"TRUSTED_PROXIES": "127.0.0.1/32"}
+    env = settings_env(settings) | {"TRUSTED_PROXIES": "127.0.0.1/32"} | variables
     command = [str(VENV_BIN / "datalab"), "legacy-serve", "--port", str(port), "--workers", "1"]
     process = start(command, env)
     try:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import structlog
+from opentelemetry.trace import SpanKind
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -38,6 +39,7 @@ from datalab.crypto import ConfigCipher
 from datalab.errors import Conflict, DomainError, InvalidInput
 from datalab.rehearsal import refuse_outside_effect
 from datalab.settings import Settings
+from datalab.tracing import span
 from shared_models import DataSource, SourceStatus, SourceType, User
 
 T = TypeVar("T")
@@ -214,7 +216,13 @@ class ConnectorRunner:
                 self._held.pop(user_id, None)
 
     def _job(self, opener: Callable[[], Connector], work: Callable[[Connector], T]) -> T:
-        connector = opener()
+        with span("connector", kind=SpanKind.CLIENT) as current:
+            connector = opener()
+            if current is not None:
+                current.update_name(f"connector {type(connector).__name__}")
+            return self._work(connector, work)
+
+    def _work(self, connector: Connector, work: Callable[[Connector], T]) -> T:
         try:
             return work(connector)
         except ConnectorError:

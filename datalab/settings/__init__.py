@@ -27,6 +27,7 @@ from datalab.settings.groups import (
     SecuritySettings,
     StorageSettings,
     TaskSettings,
+    TracingSettings,
 )
 from datalab.settings.sources import FlatVariables, fold, groups
 from datalab.settings.types import CommaList, NetworkList
@@ -64,6 +65,7 @@ class Settings(BaseSettings):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     tasks: TaskSettings = Field(default_factory=TaskSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    tracing: TracingSettings = Field(default_factory=TracingSettings)
 
     @classmethod
     def settings_customise_sources(

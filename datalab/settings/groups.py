@@ -474,3 +474,34 @@ class GatewaySettings(Group):
     legacy_upstream_timeout: float = Field(
         60.0, gt=0, le=3_600, description="Timeout in seconds for requests forwarded to LEGACY_UPSTREAM."
     )
+
+
+class TracingSettings(Group):
+    """Distributed traces (OpenTelemetry, OTLP over HTTP) and the slow-request log."""
+
+    otel_exporter_otlp_endpoint: str | None = Field(
+        None,
+        pattern=r"^https?://",
+        description="Base URL of an OTLP/HTTP collector (spans go to <url>/v1/traces); unset: no tracing.",
+        examples=["http://127.0.0.1:4318"],
+    )
+    otel_service_name: str = Field("datalab", min_length=1, description="The service name spans carry.")
+    otel_traces_sampler: Literal[
+        "always_on",
+        "always_off",
+        "traceidratio",
+        "parentbased_always_on",
+        "parentbased_always_off",
+        "parentbased_traceidratio",
+    ] = Field("parentbased_always_on", description="Which requests are traced (the OpenTelemetry names).")
+    otel_traces_sampler_arg: float = Field(
+        1.0, ge=0.0, le=1.0, description="Share of new traces kept by the *traceidratio samplers."
+    )
+    slow_request_ms: float | None = Field(
+        None, gt=0, description="Log a warning for each request slower than this, with its slowest spans."
+    )
+
+    @property
+    def enabled(self) -> bool:
+        """Tell whether spans are made and exported."""
+        return self.otel_exporter_otlp_endpoint is not None

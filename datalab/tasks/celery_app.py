@@ -13,13 +13,15 @@ import os
 from typing import Any
 
 from celery import Celery, Task
+from celery.signals import worker_process_shutdown
 from sqlalchemy.exc import SQLAlchemyError
 
 from datalab.db import make_engine, make_sessionmaker
 from datalab.settings import Settings
 from datalab.tasks import state
 from datalab.tasks.maintenance import run_maintenance
-from datalab.tasks.runner import TaskContext, build_context, run_task
+from datalab.tasks.runner import RUN_SPAN, TaskContext, build_context, run_task
+from datalab.tracing import TRACE_HEADERS, bind_process_tracer, continued, start_tracing
 
 RUN_TASK = "datalab.run_analysis_task"
 MAINTENANCE = "datalab.maintenance"
@@ -30,11 +32,18 @@ _contexts: dict[int, TaskContext] = {}
 
 
 def _context(settings: Settings) -> TaskContext:
-    # One engine per worker process, made after the fork (pools must not cross a fork).
+    # One engine per worker process, made after the fork (pools must not cross a fork); the
+    # tracer provider too (its export thread would not survive one).
     pid = os.getpid()
     if pid not in _contexts:
         _contexts.clear()
-        _contexts[pid] = build_context(settings, make_sessionmaker(make_engine(settings)))
+        engine = make_engine(settings)
+        tracing = start_tracing(settings.tracing)
+        if tracing is not None:
+            tracing.instrument(engine)
+            bind_process_tracer(tracing.tracer)
+            worker_process_shutdown.connect(lambda **_: tracing.close(), weak=False)
+        _contexts[pid] = build_context(settings, make_sessionmaker(engine))
     return _contexts[pid]
 
 
@@ -77,8 +86,12 @@ def make_celery(settings: Settings) -> Celery:
 
     @app.task(name=RUN_TASK, bind=True, max_retries=None, acks_late=True)
     def run_analysis_task(self: Task[Any, Any], task_id: int) -> str:
+        context = _context(settings)
+        # The submitting request's trace, from the message headers (datalab.tasks.executors).
+        carrier = {name: str(self.request.get(name)) for name in TRACE_HEADERS if self.request.get(name)}
         try:
-            outcome = run_task(_context(settings), task_id)
+            with continued(carrier, RUN_SPAN, attributes={"datalab.task_id": task_id}):
+                outcome = run_task(context, task_id)
         except SQLAlchemyError as exc:
             # The database is unreachable: the row cannot be claimed or settled, so keep the message.
             raise self.retry(countdown=DATABASE_RETRY_S, exc=exc) from None

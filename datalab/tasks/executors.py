@@ -7,13 +7,16 @@ without a broker); `celery` sends them to workers through TASK_BROKER_URL. Both 
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
+from opentelemetry.trace import SpanKind
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,7 +24,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from datalab.settings import Settings
 from datalab.storage import ObjectStore
 from datalab.tasks import state
-from datalab.tasks.runner import TaskContext, build_context, run_task
+from datalab.tasks.runner import RUN_SPAN, TaskContext, build_context, run_task
+from datalab.tracing import inject, span
 from shared_models import AnalysisTask, TaskStatus
 
 log = logging.getLogger(__name__)
@@ -57,15 +61,17 @@ class LocalExecutor:
 
     def submit(self, task_id: int) -> None:
         """Queue the task on the pool (opened on first use)."""
-        with self._lock:
+        with submitting(task_id, self.name), self._lock:
             if self._pool is None:
                 threads = self.context.settings.tasks.task_local_threads
                 self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="task")
-            self._pool.submit(self._run, task_id)
+            # Run in a copy of this context: the task's span joins the submitting request's trace.
+            self._pool.submit(contextvars.copy_context().run, self._run, task_id)
 
     def _run(self, task_id: int) -> None:
         try:
-            outcome = run_task(self.context, task_id)
+            with span(RUN_SPAN, kind=SpanKind.CONSUMER, attributes={"datalab.task_id": task_id}):
+                outcome = run_task(self.context, task_id)
         except Exception:
             log.exception("task %s could not run", task_id)
             return
@@ -111,9 +117,14 @@ class CeleryExecutor:
         """Publish the task message (its Celery id names our task id)."""
         from datalab.tasks.celery_app import RUN_TASK  # noqa: PLC0415
 
-        self.app.send_task(
-            RUN_TASK, args=[task_id], queue=self.settings.tasks.task_queue, task_id=f"analysis-{task_id}"
-        )
+        with submitting(task_id, self.name):
+            self.app.send_task(
+                RUN_TASK,
+                args=[task_id],
+                queue=self.settings.tasks.task_queue,
+                task_id=f"analysis-{task_id}",
+                headers=inject({}),  # the worker's span continues this trace (traceparent)
+            )
 
     def start(self) -> None:
         """Nothing to start: workers are separate processes."""
@@ -121,6 +132,12 @@ class CeleryExecutor:
     def close(self) -> None:
         """Release the broker connections."""
         self.app.close()
+
+
+def submitting(task_id: int, executor: str) -> AbstractContextManager[object]:
+    """The producer span of handing a task over (a no-op when tracing is off)."""
+    attributes = {"datalab.task_id": task_id, "datalab.executor": executor}
+    return span("task submit", kind=SpanKind.PRODUCER, attributes=attributes)
 
 
 Builder = Callable[[Settings, sessionmaker[Session], ObjectStore], Executor]

@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 BATCH_ROWS = 10_000
 # How often a running task renews its lease and looks for a cancel request (cancel latency).
 WATCH_S = 0.5
+RUN_SPAN = "task run"  # the span of running a task, on either executor
 
 
 @dataclass(frozen=True)

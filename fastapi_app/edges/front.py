@@ -6,7 +6,9 @@ start once. What each does is unchanged: a sane `X-Request-ID` from the client i
 (else a new one), the client IP is the peer's unless a trusted proxy forwarded the
 request, the security headers replace any a half set, `X-Served-By` names the half that
 answered, and every request is counted by route template and logged once, after its
-answer is sent.
+answer is sent. With tracing on, the request runs in its server span (fastapi_app.edges.tracing),
+the answer carries `traceparent`, and a request slower than SLOW_REQUEST_MS is logged once more
+at warning level with its three slowest spans.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import structlog
 from starlette.routing import Route
@@ -25,9 +28,14 @@ from datalab.context import RouteInfo, bind_request, bind_route
 from fastapi_app.edges.client import ClientAddress
 from fastapi_app.edges.headers import API_CSP, DOCS_CSP, security_headers
 from fastapi_app.edges.metrics import HttpMetrics
+from fastapi_app.edges.tracing import TRACEPARENT, RequestTracing, ServerSpan
+
+if TYPE_CHECKING:  # the SDK is imported only when tracing is on
+    from datalab.tracing.setup import Tracing
 
 access_log = structlog.get_logger("datalab.access")
 _access_level = logging.getLogger("datalab.access")
+slow_log = structlog.get_logger("datalab.slow")
 REQUEST_ID_HEADER = b"x-request-id"
 SERVED_BY_HEADER = b"x-served-by"
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -45,6 +53,8 @@ class FrontMiddleware:
         hsts_seconds: int = 0,
         docs_paths: tuple[str, ...] = (),
         template_for: Callable[[str], str | None] = lambda _: None,
+        tracing: Tracing | None = None,
+        slow_request_ms: float | None = None,
     ) -> None:
         self.app = app
         self.metrics = metrics
@@ -57,6 +67,10 @@ class FrontMiddleware:
         self.templates: dict[int, str | None] = {}
         # Headers a half may have set that we own: dropped from its answer, then set once.
         self.ours = frozenset({name for name, _ in self.api_headers} | {REQUEST_ID_HEADER, SERVED_BY_HEADER})
+        self.tracing = RequestTracing(tracing, self.clients) if tracing is not None else None
+        if self.tracing is not None:  # an upstream's traceparent names its span, not ours
+            self.ours |= {TRACEPARENT}
+        self.slow_seconds = slow_request_ms / 1000 if slow_request_ms is not None else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -65,9 +79,11 @@ class FrontMiddleware:
         start = time.perf_counter()
         sent_id, forwarded = _read_headers(scope["headers"])
         request_id = sent_id if sent_id and _VALID_REQUEST_ID.fullmatch(sent_id) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        # Before the client address is rewritten: the peer decides whether its traceparent is believed.
+        span: ServerSpan | None = self.tracing.start(scope) if self.tracing is not None else None
         client_ip = self._client(scope, forwarded)
         bind_request(request_id, client_ip)
-        scope.setdefault("state", {})["request_id"] = request_id
         info = bind_route()
         ours = self.docs_headers if scope["path"] in self.docs_paths else self.api_headers
         id_header = (REQUEST_ID_HEADER, request_id.encode())
@@ -81,6 +97,8 @@ class FrontMiddleware:
                 served = (SERVED_BY_HEADER, (info.served_by or "fastapi").encode())
                 kept = [h for h in message.get("headers", ()) if h[0].lower() not in self.ours]
                 message["headers"] = [*kept, *ours, id_header, served]
+                if span is not None:
+                    message["headers"].append(span.header)
             await send(message)
 
         self.metrics.in_flight.inc()
@@ -91,6 +109,7 @@ class FrontMiddleware:
             seconds = time.perf_counter() - start
             route, served_by = _route_of(scope, info)
             self.metrics.observe(scope["method"], route, status, served_by, seconds)
+            slowest = span.finish(route, served_by, status) if span is not None else []
             if _access_level.isEnabledFor(logging.INFO):  # skip building the line when it is dropped
                 access_log.info(
                     "request",
@@ -102,6 +121,16 @@ class FrontMiddleware:
                     served_by=served_by,
                     client_ip=client_ip,
                 )
+            if self.slow_seconds is not None and seconds > self.slow_seconds:
+                slow_log.warning(
+                    "slow request",
+                    method=scope["method"],
+                    route=route,
+                    duration_ms=round(seconds * 1000, 2),
+                    slowest=slowest,
+                )
+            if span is not None:
+                span.end()
 
     def _name_fastapi_route(self, scope: Scope, info: RouteInfo) -> None:
         # Flask names its own routes (legacy_flask.app); anything else was answered by FastAPI.

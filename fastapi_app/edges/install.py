@@ -60,6 +60,8 @@ def add_middleware(app: FastAPI, settings: Settings, migration: Migration, strea
                 "hsts_seconds": edges.hsts_seconds,
                 "docs_paths": docs,
                 "template_for": route_templates(app),
+                "tracing": app.state.tracing,
+                "slow_request_ms": settings.tracing.slow_request_ms,
             },
         ),
     ]

@@ -2,7 +2,8 @@
 
 Our own loggers, uvicorn's, Flask's and SQLAlchemy's all end in one handler whose
 formatter adds the request id (from `datalab.context`, which a2wsgi copies into
-Flask's threads), the level, the logger name and a UTC timestamp, then masks secrets.
+Flask's threads), with tracing on the trace and span ids, the level, the logger name
+and a UTC timestamp, then masks secrets.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import structlog
 
 from datalab.context import current_request
 from datalab.settings import Settings
+from datalab.tracing import trace_ids
 from fastapi_app.edges.redaction import redactor
 
 _HANDLER_MARK = "_datalab_edges"
@@ -31,6 +33,17 @@ def add_request_id(
     request_id = current_request().request_id
     if request_id is not None:
         event_dict.setdefault("request_id", request_id)
+    return event_dict
+
+
+def add_trace_ids(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Add the current trace and span ids, if a span is current (a structlog processor; tracing on)."""
+    ids = trace_ids()
+    if ids is not None:
+        event_dict.setdefault("trace_id", ids[0])
+        event_dict.setdefault("span_id", ids[1])
     return event_dict
 
 
@@ -54,6 +67,7 @@ def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         add_request_id,
+        *([add_trace_ids] if settings.tracing.enabled else []),
     ]
     structlog.configure(
         processors=[

@@ -7,7 +7,7 @@ fields named in `Connection`, identity and forwarding headers), then ours are ad
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 HOP_BY_HOP = frozenset(
     {
@@ -39,6 +39,7 @@ OURS_UPSTREAM = frozenset(
 # Set again by this server (request id, served-by, date) or meant for the gateway only (the route name).
 OURS_DOWNSTREAM = frozenset({b"x-request-id", b"x-served-by", b"date", b"server", b"x-datalab-route"})
 ROUTE_HEADER = b"x-datalab-route"
+TRACE_CONTEXT = frozenset({b"traceparent", b"tracestate"})
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -68,11 +69,17 @@ def upstream_headers(
     scheme: str,
     identity: tuple[str, str] | None,
     keep_length: bool,
+    trace_context: Mapping[str, str] | None = None,
 ) -> Headers:
-    """Return the headers to send upstream: the client's end-to-end ones, then the gateway's."""
+    """Return the headers to send upstream: the client's end-to-end ones, then the gateway's.
+
+    With tracing on, `trace_context` (our span's traceparent) replaces whatever trace the client sent.
+    """
     sent = list(sent)
     original = {name.lower(): value for name, value in sent}
     also = OURS_UPSTREAM if keep_length else OURS_UPSTREAM | {b"content-length"}
+    if trace_context:
+        also |= TRACE_CONTEXT
     headers = [(n, v) for n, v in end_to_end(sent, also) if not n.startswith(b"x-user-")]
     headers.append((b"x-request-id", request_id.encode()))
     if client_ip:
@@ -84,6 +91,8 @@ def upstream_headers(
         headers.append((b"x-original-user-agent", original[b"user-agent"]))
     if identity is not None:
         headers += [(b"x-user-id", identity[0].encode()), (b"x-user-role", identity[1].encode())]
+    for name, value in (trace_context or {}).items():
+        headers.append((name.encode(), value.encode("latin-1")))
     return headers
 
 

@@ -16,9 +16,11 @@ from dataclasses import dataclass
 
 import anyio
 import httpx
+from opentelemetry.trace import SpanKind
 from starlette.types import Receive, Scope, Send
 
 from datalab.context import current_request
+from datalab.tracing import inject, span
 from fastapi_app.edges.guard import send_error
 from fastapi_app.gateway.body import BodyTooLarge, ClientGone, RequestBody
 from fastapi_app.gateway.clients import ClientPool
@@ -57,7 +59,12 @@ class Forwarder:
         on_route: Callable[[str], None] | None = None,
     ) -> None:
         """Answer the request in `scope` with `upstream`'s answer to it (at `path` there), or an error."""
-        status = await self._forward(scope, receive, send, upstream, path, identity, on_route)
+        # One client span for the call, retries and relay included; it names the service, never the URL.
+        attributes = {"http.request.method": scope["method"], "datalab.upstream": upstream.name}
+        with span(f"{scope['method']} {upstream.name}", kind=SpanKind.CLIENT, attributes=attributes) as call:
+            status = await self._forward(scope, receive, send, upstream, path, identity, on_route)
+            if call is not None:
+                call.set_attribute("http.response.status_code", status)
         self.metrics.requests.labels(upstream.name, str(status)).inc()
 
     async def _forward(
@@ -91,6 +98,7 @@ class Forwarder:
             scheme=scope.get("scheme", "http"),
             identity=identity,
             keep_length=not body.complete,
+            trace_context=inject({}),
         )
         query = scope.get("query_string", b"").decode("latin-1")
         failure: tuple[int, str, str] | None = None

@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope
 
 from datalab.context import bind_route
 from datalab.rehearsal import OutsideEffectRefused, rehearsal
+from datalab.tracing import shadowed, span
 from fastapi_app.migration.diff import Answer, compare
 from fastapi_app.migration.registry import WRITE_METHODS, Registry, RouteEntry
 from fastapi_app.migration.stats import RouteCounter
@@ -144,10 +145,12 @@ class ShadowRunner:
             # In its own task: the port names itself in a RouteInfo of its own, not the client's,
             # and the rehearsal flag never reaches the client's context (Flask's).
             bind_route()
-            if not rehearsed:
-                return await _call(self.ports_app, scope, body)
-            with rehearsal():
-                return await _call(self.ports_app, scope, body)
+            # A child of the request's span (the task copied its context), marked as shadow with its children.
+            with shadowed(), span(f"shadow {entry.name}", attributes={"datalab.route": entry.name}):
+                if not rehearsed:
+                    return await _call(self.ports_app, scope, body)
+                with rehearsal():
+                    return await _call(self.ports_app, scope, body)
 
         try:
             return await asyncio.wait_for(run(), self.timeout)
