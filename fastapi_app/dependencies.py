@@ -16,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from datalab import tokens
+from datalab.errors import DomainError
 from datalab.permissions import role_refusal
 from datalab.runtime import Runtime
 from datalab.services import sessions
@@ -33,10 +34,19 @@ async def get_runtime(request: Request) -> Runtime:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """Yield a session whose transaction commits when the route returns, before the response."""
+    """Yield a session whose transaction commits when the route returns, before the response.
+
+    A domain error rolls the transaction back, unless it says `keep_changes` (a refused
+    login's audit entry): then it is committed and the error answered all the same.
+    """
     database = cast(AsyncDatabase, request.app.state.database)
-    async with database.sessions()() as session, session.begin():
-        yield session
+    async with database.sessions()() as session, session.begin() as transaction:
+        try:
+            yield session
+        except DomainError as error:
+            if error.keep_changes:
+                await transaction.commit()
+            raise
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

@@ -14,6 +14,7 @@ from flask import Flask, Response, jsonify
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from datalab.error_shape import legacy_body
 from fastapi_app.errors import error_response
 
 log = structlog.get_logger("datalab.database")
@@ -36,7 +37,7 @@ async def _v1_unavailable(request: Request, exc: Exception) -> JSONResponse:
 
 def _legacy_unavailable(exc: Exception) -> tuple[Response, int]:
     log.warning("database unavailable", error=_describe(exc))
-    response = jsonify(msg=LEGACY_MESSAGE)
+    response = jsonify(legacy_body(LEGACY_MESSAGE))
     response.headers["Retry-After"] = "5"
     return response, 503
 

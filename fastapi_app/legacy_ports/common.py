@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from datalab import tokens
+from datalab.error_shape import legacy_body
 from datalab.errors import DomainError, Forbidden
 from datalab.runtime import Runtime
 from datalab.services import sessions
@@ -45,7 +46,7 @@ class LegacyJSONResponse(Response):
 
 def msg(message: str, status: int) -> LegacyJSONResponse:
     """Return the legacy error body `{"msg": message}` with `status`."""
-    return LegacyJSONResponse({"msg": message}, status_code=status)
+    return LegacyJSONResponse(legacy_body(message), status_code=status)
 
 
 def init_errors(app: FastAPI) -> None:

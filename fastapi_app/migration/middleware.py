@@ -13,12 +13,12 @@ from urllib.parse import quote
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from datalab.context import current_route
+from datalab.error_shape import is_v1
 from datalab.migration.diff import Answer
 from datalab.migration.registry import SAFE_METHODS, RouteEntry
 from datalab.migration.stats import Counted
 from fastapi_app.migration import Migration
 
-V1_PREFIX = "/api/v1"
 MAX_SHADOW_BODY = 1_048_576  # a bigger Flask answer is not held in memory to be compared
 
 
@@ -34,7 +34,7 @@ class MigrationMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
-        if scope["type"] != "http" or path == V1_PREFIX or path.startswith(V1_PREFIX + "/"):
+        if scope["type"] != "http" or is_v1(path):
             await self.app(scope, receive, send)
             return
         info = current_route()
