@@ -21,7 +21,7 @@ from fastapi_app import errors
 from fastapi_app.database import AsyncDatabase
 from fastapi_app.dependencies import SessionDep
 from legacy_flask.app import create_app as create_flask_app
-from legacy_flask.extensions import db
+from legacy_flask.requests import db_session
 from tests.helpers import audit_entries
 
 ACTION = "test.refused"
@@ -56,9 +56,9 @@ def flask_half(app: FastAPI) -> Flask:
     half = create_flask_app(app.state.runtime.settings, app.state.runtime, app.state.engine)
 
     @half.post("/api/refuse/<int:keep>")
-    def refuse(keep: int) -> None:
-        audit.record(db.session, ACTION, user_id=None)
-        db.session.flush()
+    def refuse(keep: int) -> str:
+        audit.record(db_session(), ACTION, user_id=None)
+        db_session().flush()
         raise _refusal(bool(keep))
 
     return half

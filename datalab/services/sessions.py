@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -79,17 +79,17 @@ def resolve_access(session: Session, claims: dict[str, Any]) -> tuple[User, Auth
     if not valid_id(user_id):
         # No row has such an id; asyncpg would refuse the parameter itself (int32) with a 500.
         raise tokens.revoked_error()
+    # One round trip: the user, the login session and whether this very token was revoked.
+    token_revoked = exists().where(RevokedToken.jti == claims["jti"])
     row = session.execute(
-        select(User, AuthSession)
+        select(User, AuthSession, token_revoked)
         .join(AuthSession, AuthSession.user_id == User.id)
         .where(User.id == user_id, AuthSession.id == claims["sid"])
     ).one_or_none()
     if row is None:
         raise tokens.revoked_error()
-    user, auth_session = row
-    if not user.is_active or auth_session.revoked_at is not None:
-        raise tokens.revoked_error()
-    if session.get(RevokedToken, claims["jti"]) is not None:
+    user, auth_session, revoked = row
+    if not user.is_active or auth_session.revoked_at is not None or revoked:
         raise tokens.revoked_error()
     return user, auth_session
 

@@ -1,8 +1,9 @@
 """A database that does not answer is a 503 on both halves, never a 500 or a half-written row.
 
-Each request is one transaction, so a failure anywhere rolls all of it back; the pools
-ping connections before use (`pool_pre_ping`), so service resumes by itself once the
-database is back.
+Each request is one transaction, so a failure anywhere rolls all of it back. Service
+resumes by itself once the database is back: the sync pool pings connections before use
+(`pool_pre_ping`); the async pool does not (a round trip per request), so the first
+statement on a dropped connection fails, answers 503 here, and invalidates the pool.
 """
 
 from __future__ import annotations
