@@ -22,6 +22,7 @@ from datalab.error_shape import legacy_body
 from datalab.errors import DomainError, Forbidden
 from datalab.runtime import Runtime
 from datalab.services import sessions
+from fastapi_app.edges.database import LEGACY_MESSAGE, UNAVAILABLE
 from shared_models import AuthSession, Role, User
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,8 @@ def init_errors(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _bad_request)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    for error in UNAVAILABLE:
+        app.add_exception_handler(error, _unavailable)
     app.add_exception_handler(Exception, _unexpected_error)
 
 
@@ -67,6 +70,12 @@ async def _bad_request(_: Request, exc: RequestValidationError) -> Response:
 
 async def _http_error(_: Request, exc: StarletteHTTPException) -> Response:
     return msg(HTTP_MESSAGES.get(exc.status_code, str(exc.detail)), exc.status_code)
+
+
+async def _unavailable(_: Request, exc: Exception) -> Response:
+    # Flask's answer when the database does not answer (fastapi_app.edges.database), not a 500.
+    log.warning("database unavailable in a FastAPI port: %s", type(exc).__name__)
+    return LegacyJSONResponse(legacy_body(LEGACY_MESSAGE), status_code=503, headers={"Retry-After": "5"})
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
