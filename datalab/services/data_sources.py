@@ -106,7 +106,8 @@ def list_own(
     statement = statement.where(mine)
     if source_type is not None:
         statement = statement.where(DataSource.type == source_type.value)
-    return paginate_rows(session, statement.order_by(DataSource.id.desc()), request)
+    # One owner's active sources: at most MAX_SOURCES_PER_USER rows, so the count rides along.
+    return paginate_rows(session, statement.order_by(DataSource.id.desc()), request, bounded=True)
 
 
 def list_sources(
@@ -144,7 +145,9 @@ def list_sources(
         statement = statement.where(
             func.lower(DataSource.name).contains(name_contains.lower(), autoescape=True)
         )
-    return paginate_rows(session, statement.order_by(DataSource.id.desc()), request)
+    # Personal sources are bounded by the owner's quota; a project's or everyone's are not.
+    personal = project_id is None and not everyone
+    return paginate_rows(session, statement.order_by(DataSource.id.desc()), request, bounded=personal)
 
 
 def _has_tag(session: Session, tag: str) -> ColumnElement[bool]:

@@ -46,23 +46,34 @@ def paginate(session: Session, statement: Select[Any], request: PageRequest) -> 
     return Page(items=list(rows), total=total or 0, limit=request.limit, offset=request.offset)
 
 
-def paginate_rows(session: Session, statement: Select[Any], request: PageRequest) -> Page[Row[Any]]:
+def paginate_rows(
+    session: Session, statement: Select[Any], request: PageRequest, *, bounded: bool
+) -> Page[Row[Any]]:
     """Run a select of plain columns for one slice, with the total across every matching row.
 
     Rows, not ORM entities: for a read-only list they carry the same values at a fraction
-    of the cost (no identity map, no instance state), and read the same by attribute. The
-    total comes with the slice (a window count, computed before LIMIT), so a page is one
-    round trip; only a slice past the end, which has no row to carry it, counts apart.
+    of the cost (no identity map, no instance state), and read the same by attribute.
+    When the matching rows are `bounded` (one owner's, under a quota), the total comes with
+    the slice as a window count (computed before LIMIT), so a page is one round trip; only a
+    slice past the end, which has no row to carry it, counts apart. Unbounded lists count
+    apart always: a window would read every matching row in full to count them.
     """
+    if not bounded:
+        rows = session.execute(statement.limit(request.limit).offset(request.offset)).all()
+        return Page(
+            items=list(rows), total=_count(session, statement), limit=request.limit, offset=request.offset
+        )
     counted = statement.add_columns(func.count().over().label(TOTAL))
     rows = session.execute(counted.limit(request.limit).offset(request.offset)).all()
     if rows:
-        total = rows[0][-1]
-    elif request.offset:
-        total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+        total = int(rows[0][-1])
     else:
-        total = 0
-    return Page(items=list(rows), total=total or 0, limit=request.limit, offset=request.offset)
+        total = _count(session, statement) if request.offset else 0
+    return Page(items=list(rows), total=total, limit=request.limit, offset=request.offset)
+
+
+def _count(session: Session, statement: Select[Any]) -> int:
+    return session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
 
 
 def valid_id(value: int) -> bool:
