@@ -10,14 +10,21 @@ class DomainError(Exception):
 
     status_code = 400
     code = "BAD_REQUEST"
+    # True when what the request wrote before the refusal (an audit entry, a revocation) must
+    # be committed all the same: FastAPI's session dependency and Flask's handler honour it.
+    keep_changes = False
 
-    def __init__(self, message: str, *, code: str | None = None, details: Any = None) -> None:
+    def __init__(
+        self, message: str, *, code: str | None = None, details: Any = None, keep_changes: bool | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         # Machine-readable help for the v1 envelope's `details`; the legacy shape has no place for it.
         self.details = details
         if code is not None:
             self.code = code
+        if keep_changes is not None:
+            self.keep_changes = keep_changes
 
 
 class InvalidInput(DomainError):
@@ -37,6 +44,15 @@ class BadCredentials(DomainError):
 
     status_code = 401
     code = "BAD_CREDENTIALS"
+
+
+class LoginRefused(BadCredentials):
+    """A sign-in was refused; its `user.login_failed` audit entry is kept."""
+
+    keep_changes = True
+
+    def __init__(self) -> None:
+        super().__init__("Bad email or password")
 
 
 class Forbidden(DomainError):

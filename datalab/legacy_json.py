@@ -6,6 +6,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from sqlalchemy import Row
+
 from datalab.crypto import ConfigCipher
 from datalab.masking import mask_secrets
 from datalab.services.pages import Page
@@ -37,7 +39,9 @@ def user_json(user: User) -> dict[str, Any]:
     }
 
 
-def data_source_json(source: DataSource, cipher: ConfigCipher, *, listed: bool = False) -> dict[str, Any]:
+def data_source_json(
+    source: DataSource | Row[Any], cipher: ConfigCipher, *, listed: bool = False
+) -> dict[str, Any]:
     """Return the contract's data source object with every secret masked.
 
     A config no key opens is a 409 for the source alone; in a list it reads null instead,

@@ -48,7 +48,10 @@ def async_engine_options(settings: Settings, *, pooled: bool) -> dict[str, Any]:
         options = {
             "pool_size": settings.database.db_async_pool_size,
             "max_overflow": settings.database.db_async_max_overflow,
-            "pool_pre_ping": True,
+            # No pre-ping: it costs a round trip per checkout. A connection the server dropped fails
+            # its first statement instead; SQLAlchemy then invalidates the pool (a disconnect) and
+            # the request answers 503 (`_unreachable_is_operational`, `edges/database.py`).
+            "pool_pre_ping": False,
             "connect_args": {"server_settings": {"application_name": settings.database.db_application_name}},
         }
     if not pooled:

@@ -16,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from datalab import tokens
+from datalab.errors import DomainError
 from datalab.permissions import role_refusal
 from datalab.rehearsal import rehearsing
 from datalab.runtime import Runtime
@@ -36,15 +37,22 @@ async def get_runtime(request: Request) -> Runtime:
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """Yield a session whose transaction commits when the route returns, before the response.
 
-    In a rehearsal (a shadowed write, `datalab.rehearsal`) it is rolled back instead, always.
+    In a rehearsal (a shadowed write, `datalab.rehearsal`) it is rolled back instead, always. Otherwise
+    a domain error rolls the transaction back, unless it says `keep_changes` (a refused login's audit
+    entry): then it is committed and the error answered all the same.
     """
     database = cast(AsyncDatabase, request.app.state.database)
     if rehearsing():
         async with database.rolled_back_session() as session:
             yield session
         return
-    async with database.sessions()() as session, session.begin():
-        yield session
+    async with database.sessions()() as session, session.begin() as transaction:
+        try:
+            yield session
+        except DomainError as error:
+            if error.keep_changes:
+                await transaction.commit()
+            raise
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

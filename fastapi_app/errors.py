@@ -1,9 +1,8 @@
-"""One error envelope for every /api/v1 answer that is not a success."""
+"""The main app's error handlers: every /api/v1 answer that is not a success is the envelope."""
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
@@ -12,44 +11,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from datalab.error_shape import error_body
 from datalab.errors import DomainError, InvalidInput, TokenError
 
 log = logging.getLogger(__name__)
-SERVICE = "datalab-api"
-ERROR_TYPES = {
-    400: "invalid_request",
-    401: "authentication_error",
-    403: "permission_error",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "payload_too_large",
-    422: "validation_error",
-    429: "rate_limited",
-    500: "server_error",
-    502: "upstream_error",
-    503: "unavailable",
-    504: "upstream_timeout",
-}
 HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE", 401: "UNAUTHENTICATED"}
 BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="datalab"'}
-
-
-def envelope(
-    status: int, code: str, message: str, *, details: Any = None, request_id: str | None = None
-) -> dict[str, Any]:
-    """Return the v1 error body."""
-    return {
-        "error": {
-            "type": ERROR_TYPES.get(status, "error"),
-            "code": code,
-            "message": message,
-            "details": details,
-            "request_id": request_id,
-            "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
-            "service": SERVICE,
-        }
-    }
 
 
 def error_response(
@@ -61,12 +28,11 @@ def error_response(
     details: Any = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    """Return a v1 error response for `request`."""
+    """Return an error response in the shape of the API `request` belongs to (`datalab.error_shape`)."""
     if status == 401:
         headers = {**BEARER_CHALLENGE, **(headers or {})}
-    body = envelope(
-        status, code, message, details=details, request_id=request.scope.get("state", {}).get("request_id")
-    )
+    request_id = request.scope.get("state", {}).get("request_id")
+    body = error_body(request.url.path, status, code, message, details=details, request_id=request_id)
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -124,6 +90,4 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error serving %s", request.url.path)
-    if not request.url.path.startswith("/api/v1"):
-        return JSONResponse({"msg": "Internal server error"}, status_code=500)
     return error_response(request, 500, "INTERNAL_ERROR", "Internal server error")

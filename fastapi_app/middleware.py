@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from starlette.types import Message, Receive, Scope, Send
 
-from fastapi_app.errors import envelope
+from fastapi_app.edges.guard import send_error
 
 
 async def read_chunked_body(
@@ -53,18 +50,4 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 async def too_large(scope: Scope, send: Send) -> None:
     """Answer 413 in the shape of the API the path belongs to."""
-    message = "Request body too large"
-    payload: dict[str, Any]
-    if scope["path"].startswith("/api/v1"):
-        payload = envelope(413, "PAYLOAD_TOO_LARGE", message, request_id=scope["state"].get("request_id"))
-    else:
-        payload = {"msg": message}
-    body = json.dumps(payload).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await send_error(scope, send, 413, "PAYLOAD_TOO_LARGE", "Request body too large")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from starlette.routing import Match, Mount
 from starlette.types import Scope
 
-from fastapi_app.api import PREFIX
+from datalab.error_shape import is_v1
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -24,8 +24,7 @@ class LegacyMount(Mount):
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         """Match every path except /api/v1 and below."""
-        path: str = scope.get("path", "")
-        if path == PREFIX or path.startswith(PREFIX + "/"):
+        if is_v1(scope.get("path", "")):
             return Match.NONE, {}
         return super().matches(scope)
 

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, g, jsonify, request
 
-from datalab.errors import TokenError
 from datalab.inputs import LoginIn, RegisterIn, parse_input
 from datalab.services import sessions, users
-from legacy_flask.errors import error_response
 from legacy_flask.requests import (
     current_session,
     current_user,
@@ -19,7 +17,6 @@ from legacy_flask.requests import (
 from legacy_flask.serializers import user_json
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth")
-BAD_CREDENTIALS = "Bad email or password"
 
 
 @bp.post("/register")
@@ -36,9 +33,6 @@ def login() -> tuple[Response, int]:
     """Exchange email and password for an access and a refresh token."""
     data = parse_input(LoginIn, json_body(), ignore_unknown=True)
     user = sessions.authenticate(db_session(), runtime().passwords, data.email, data.password)
-    if user is None:
-        db_session().commit()  # keep the user.login_failed entry
-        return error_response(BAD_CREDENTIALS, 401)
     pair = sessions.sign_in(
         db_session(), runtime().settings, user, user_agent=request.headers.get("User-Agent")
     )
@@ -51,11 +45,9 @@ def login() -> tuple[Response, int]:
 @token_required("refresh")
 def refresh() -> tuple[Response, int]:
     """Mint a new access token from a refresh token."""
-    outcome = sessions.resolve_refresh(db_session(), g.claims)
-    db_session().commit()  # a reuse revokes the session: keep that even though we answer 401
-    if isinstance(outcome, TokenError):
-        raise outcome
-    access = sessions.issue_access(runtime().settings, *outcome)
+    found = sessions.resolve_refresh(db_session(), g.claims)  # a reuse's error keeps the revocation
+    db_session().commit()
+    access = sessions.issue_access(runtime().settings, *found)
     return jsonify(access_token=access.token), 200
 
 

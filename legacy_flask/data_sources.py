@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Response, jsonify, request
+from sqlalchemy import Row
 
 from datalab.connectors import service as connections
 from datalab.inputs import parse_input
@@ -27,7 +30,7 @@ def _json(source: DataSource) -> dict[str, object]:
     return data_source_json(source, runtime().cipher)
 
 
-def _listed(source: DataSource) -> dict[str, object]:
+def _listed(source: Row[Any]) -> dict[str, object]:
     return data_source_json(source, runtime().cipher, listed=True)
 
 

@@ -7,7 +7,9 @@ import logging
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
+from datalab.error_shape import legacy_body
 from datalab.errors import DomainError
+from legacy_flask.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +30,14 @@ def init_app(app: Flask) -> None:
 
 def error_response(message: str, status: int) -> tuple[Response, int]:
     """Return the legacy error body with `status`."""
-    return jsonify(msg=message), status
+    return jsonify(legacy_body(message)), status
 
 
 def _domain_error(exc: DomainError) -> tuple[Response, int]:
+    if exc.keep_changes:
+        # A refusal that keeps what it wrote (an audit entry, a revocation); any other error's
+        # changes are rolled back when Flask-SQLAlchemy removes the session at teardown.
+        db.session.commit()
     return error_response(exc.message, exc.status_code)
 
 

@@ -70,8 +70,8 @@ REFUSED_ON_TEST = frozenset({"PRIVILEGED_ACCOUNT"})
 class SourceFailed(DomainError):
     """A connector refused or failed; `message` is the connector's safe text, `code` its stable code."""
 
-    def __init__(self, error: ConnectorError) -> None:
-        super().__init__(error.message, code=error.code)
+    def __init__(self, error: ConnectorError, *, keep_changes: bool = False) -> None:
+        super().__init__(error.message, code=error.code, keep_changes=keep_changes)
         self.status_code = STATUS_OF_CODE.get(error.code, UPSTREAM_STATUS)
 
 
@@ -324,7 +324,7 @@ def _use(
     )
     session.flush()
     if failure is not None:
-        raise SourceFailed(failure)
+        raise SourceFailed(failure, keep_changes=True)  # the recorded failure (status, audit) stays
     return value
 
 

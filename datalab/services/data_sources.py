@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, cast, exists, func, select
+from sqlalchemy import ColumnElement, Row, Select, cast, exists, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -20,10 +20,12 @@ from datalab.inputs import DataSourceCreate, DataSourceUpdate
 from datalab.masking import Path, mask_secrets, merge_masked
 from datalab.permissions import Action
 from datalab.services import projects
-from datalab.services.pages import Page, PageRequest, paginate, valid_id
+from datalab.services.pages import Page, PageRequest, paginate_rows, valid_id
 from shared_models import DataSource, Role, SourceStatus, SourceType, User
 
 NAME_TAKEN = "A data source with this name already exists"
+# What a list page reads: every column, as plain rows (`paginate_rows`), never ORM entities.
+LISTED = tuple(DataSource.__table__.c)
 
 
 @dataclass(frozen=True)
@@ -97,14 +99,15 @@ def _one(session: Session, statement: Select[DataSource], source_id: int) -> Dat
 
 def list_own(
     session: Session, owner: User, request: PageRequest, *, source_type: SourceType | None = None
-) -> Page[DataSource]:
+) -> Page[Row[Any]]:
     """Return one page of the owner's active sources, newest first (the legacy API's list)."""
     mine = permissions.owned_and_visible(owner, DataSource.owner_id, DataSource.project_id)
-    statement = select(DataSource).where(DataSource.is_active.is_(True), DataSource.owner_id == owner.id)
+    statement = select(*LISTED).where(DataSource.is_active.is_(True), DataSource.owner_id == owner.id)
     statement = statement.where(mine)
     if source_type is not None:
         statement = statement.where(DataSource.type == source_type.value)
-    return paginate(session, statement.order_by(DataSource.id.desc()), request)
+    # One owner's active sources: at most MAX_SOURCES_PER_USER rows, so the count rides along.
+    return paginate_rows(session, statement.order_by(DataSource.id.desc()), request, bounded=True)
 
 
 def list_sources(
@@ -118,7 +121,7 @@ def list_sources(
     tag: str | None = None,
     name_contains: str | None = None,
     project_id: int | None = None,
-) -> Page[DataSource]:
+) -> Page[Row[Any]]:
     """Return one page of active sources, newest first.
 
     Without `project_id`: the actor's personal ones (everyone's for an admin asking `everyone`);
@@ -126,7 +129,7 @@ def list_sources(
     """
     if everyone and actor.role != Role.ADMIN:
         raise Forbidden("Insufficient permissions")
-    statement = select(DataSource).where(DataSource.is_active.is_(True))
+    statement = select(*LISTED).where(DataSource.is_active.is_(True))
     if project_id is not None:
         projects.get_visible(session, actor, project_id)
         statement = statement.where(DataSource.project_id == project_id)
@@ -142,7 +145,9 @@ def list_sources(
         statement = statement.where(
             func.lower(DataSource.name).contains(name_contains.lower(), autoescape=True)
         )
-    return paginate(session, statement.order_by(DataSource.id.desc()), request)
+    # Personal sources are bounded by the owner's quota; a project's or everyone's are not.
+    personal = project_id is None and not everyone
+    return paginate_rows(session, statement.order_by(DataSource.id.desc()), request, bounded=personal)
 
 
 def _has_tag(session: Session, tag: str) -> ColumnElement[bool]:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from datalab import audit, tokens
 from datalab.context import current_request
-from datalab.errors import TokenError
+from datalab.errors import LoginRefused
 from datalab.passwords import PasswordHasher
 from datalab.services.pages import valid_id
 from datalab.settings import Settings
@@ -29,8 +29,8 @@ class TokenPair:
     session_id: str
 
 
-def authenticate(session: Session, passwords: PasswordHasher, email: str, password: str) -> User | None:
-    """Return the active user these credentials name, or None; unknown emails cost a bcrypt check too."""
+def authenticate(session: Session, passwords: PasswordHasher, email: str, password: str) -> User:
+    """Return the active user these credentials name, else raise LoginRefused (bcrypt runs either way)."""
     user = session.scalars(select(User).where(User.email == email)).one_or_none()
     matches = passwords.verify(password, user.password_hash if user else None)
     if user is None or not matches or not user.is_active:
@@ -40,7 +40,7 @@ def authenticate(session: Session, passwords: PasswordHasher, email: str, passwo
             user_id=user.id if user else None,
             details={"email": email},
         )
-        return None
+        raise LoginRefused()
     return user
 
 
@@ -79,33 +79,30 @@ def resolve_access(session: Session, claims: dict[str, Any]) -> tuple[User, Auth
     if not valid_id(user_id):
         # No row has such an id; asyncpg would refuse the parameter itself (int32) with a 500.
         raise tokens.revoked_error()
+    # One round trip: the user, the login session and whether this very token was revoked.
+    token_revoked = exists().where(RevokedToken.jti == claims["jti"])
     row = session.execute(
-        select(User, AuthSession)
+        select(User, AuthSession, token_revoked)
         .join(AuthSession, AuthSession.user_id == User.id)
         .where(User.id == user_id, AuthSession.id == claims["sid"])
     ).one_or_none()
     if row is None:
         raise tokens.revoked_error()
-    user, auth_session = row
-    if not user.is_active or auth_session.revoked_at is not None:
-        raise tokens.revoked_error()
-    if session.get(RevokedToken, claims["jti"]) is not None:
+    user, auth_session, revoked = row
+    if not user.is_active or auth_session.revoked_at is not None or revoked:
         raise tokens.revoked_error()
     return user, auth_session
 
 
-def resolve_refresh(session: Session, claims: dict[str, Any]) -> tuple[User, AuthSession] | TokenError:
+def resolve_refresh(session: Session, claims: dict[str, Any]) -> tuple[User, AuthSession]:
     """Check a refresh token against its session; a retired one ends the whole session.
 
-    The reuse case is returned, not raised, so the caller commits the revocation
-    and its audit entry before answering 401.
+    The reuse case raises a revoked error that keeps its changes: the revocation and its
+    audit entry are committed before the 401.
     """
-    try:
-        user, auth_session = resolve_access(session, claims)
-    except TokenError as error:
-        return error
+    user, auth_session = resolve_access(session, claims)
     if auth_session.refresh_jti != claims["jti"]:
-        return _reused(session, user, auth_session)
+        _reused(session, user, auth_session)
     auth_session.last_used_at = datetime.now(UTC)
     return user, auth_session
 
@@ -117,7 +114,7 @@ def issue_access(settings: Settings, user: User, auth_session: AuthSession) -> t
 
 def rotate(
     session: Session, settings: Settings, user: User, auth_session: AuthSession, *, presented_jti: str
-) -> TokenPair | TokenError:
+) -> TokenPair:
     """Retire the presented refresh token and mint a new pair; a token already retired is a reuse.
 
     The swap is one conditional UPDATE, so of two requests racing with the same
@@ -137,7 +134,7 @@ def rotate(
     )
     if swapped.rowcount != 1:  # type: ignore[attr-defined]
         session.refresh(auth_session)
-        return _reused(session, user, auth_session)
+        _reused(session, user, auth_session)
     return TokenPair(access=access, refresh=refresh, session_id=auth_session.id)
 
 
@@ -183,7 +180,7 @@ def purge_expired(session: Session, *, now: datetime | None = None) -> int:
     return int(tokens_gone.rowcount) + int(sessions_gone.rowcount)  # type: ignore[attr-defined]
 
 
-def _reused(session: Session, user: User, auth_session: AuthSession) -> TokenError:
+def _reused(session: Session, user: User, auth_session: AuthSession) -> NoReturn:
     _revoke(session, auth_session, reason="refresh_reuse")
     audit.record(
         session,
@@ -193,7 +190,9 @@ def _reused(session: Session, user: User, auth_session: AuthSession) -> TokenErr
         resource_id=auth_session.id,
     )
     session.flush()
-    return tokens.revoked_error()
+    error = tokens.revoked_error()
+    error.keep_changes = True
+    raise error
 
 
 def _revoke(session: Session, auth_session: AuthSession, *, reason: str) -> None:

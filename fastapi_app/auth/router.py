@@ -6,7 +6,6 @@ import hmac
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Request, Response, status
-from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from datalab import tokens
@@ -24,7 +23,6 @@ from fastapi_app.auth.schemas import (
     TokenPairRead,
 )
 from fastapi_app.dependencies import AccessClaims, CurrentLogin, CurrentUser, RuntimeDep, SessionDep
-from fastapi_app.errors import error_response
 from fastapi_app.responses import AUTH_ERRORS, errors
 from fastapi_app.users.schemas import ProfileRead, UserRead
 
@@ -68,20 +66,15 @@ async def register(account: RegisterIn, session: SessionDep, runtime: RuntimeDep
 )
 async def login(
     credentials: LoginIn, request: Request, session: SessionDep, runtime: RuntimeDep
-) -> TokenPairRead | JSONResponse:
+) -> TokenPairRead:
     """Sign in; unknown emails, wrong passwords and inactive accounts get the same 401."""
 
-    def answer(db: Session) -> sessions.TokenPair | None:
+    def answer(db: Session) -> sessions.TokenPair:
+        # A refusal raises LoginRefused, which keeps its user.login_failed entry (keep_changes).
         user = sessions.authenticate(db, runtime.passwords, credentials.email, credentials.password)
-        if user is None:
-            return None
         return sessions.sign_in(db, runtime.settings, user, user_agent=request.headers.get("user-agent"))
 
-    pair = await session.run_sync(answer)
-    if pair is None:
-        # Returned, not raised, so the user.login_failed entry is committed.
-        return error_response(request, 401, "BAD_CREDENTIALS", "Bad email or password")
-    return _pair(runtime, pair)
+    return _pair(runtime, await session.run_sync(answer))
 
 
 @router.post(
@@ -93,7 +86,7 @@ async def login(
 )
 async def refresh(
     request: Request, session: SessionDep, runtime: RuntimeDep, body: RefreshIn | None = None
-) -> TokenPairRead | JSONResponse:
+) -> TokenPairRead:
     """Rotate: the presented refresh token is retired; presenting it again ends its session.
 
     Send the refresh token in the body (`refresh_token`) or as `Authorization: Bearer <refresh
@@ -101,17 +94,12 @@ async def refresh(
     """
     claims = tokens.decode_token(runtime.settings, _refresh_token(request, body), expected="refresh")
 
-    def answer(db: Session) -> sessions.TokenPair | TokenError:
+    def answer(db: Session) -> sessions.TokenPair:
+        # A reuse raises a revoked error that keeps the revocation and its audit entry.
         found = sessions.resolve_refresh(db, claims)
-        if isinstance(found, TokenError):
-            return found
         return sessions.rotate(db, runtime.settings, *found, presented_jti=claims["jti"])
 
-    outcome = await session.run_sync(answer)
-    if isinstance(outcome, TokenError):
-        # Returned, not raised, so a reuse's revocation and audit entry are committed.
-        return error_response(request, 401, outcome.code, outcome.message)
-    return _pair(runtime, outcome)
+    return _pair(runtime, await session.run_sync(answer))
 
 
 def _raw(token: str) -> bytes:

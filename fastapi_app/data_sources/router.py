@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Query, Response, status
 from sqlalchemy.orm import Session
 
+from datalab.connectors import ConnectorError
 from datalab.connectors import service as connections
 from datalab.fields import SearchText, Tag
 from datalab.inputs import DataSourceUpdate
@@ -25,7 +25,6 @@ from fastapi_app.data_sources.schemas import (
     SchemaRead,
 )
 from fastapi_app.dependencies import CurrentUser, RuntimeDep, SessionDep, require_role
-from fastapi_app.errors import error_response
 from fastapi_app.pagination import PageDep
 from fastapi_app.responses import errors
 from shared_models import Role, SourceStatus, SourceType, User
@@ -164,8 +163,8 @@ async def delete_source(session: SessionDep, source: OwnedDataSource, actor: Wri
     responses=errors(401, 403, 404, 409, 422, 503),
 )
 async def test_source(
-    request: Request, session: SessionDep, runtime: RuntimeDep, source: TestableDataSource, actor: Writer
-) -> ConnectionTestRead | JSONResponse:
+    session: SessionDep, runtime: RuntimeDep, source: TestableDataSource, actor: Writer
+) -> ConnectionTestRead:
     """Connect for real and record the outcome in `status`, `last_test` and `error_message`.
 
     A source that cannot be reached is a 200 with `success` false and a reason; one that
@@ -176,9 +175,9 @@ async def test_source(
         connections.test_source, runtime.cipher, runtime.connectors, actor, source
     )
     if result.error_code in connections.REFUSED_ON_TEST:
-        # Answered, not raised, so the outcome is still recorded when the session commits.
-        status_code = connections.STATUS_OF_CODE[result.error_code]
-        return error_response(request, status_code, result.error_code, result.message)
+        # keep_changes: the recorded outcome (status, audit) is committed with the refusal.
+        refusal = ConnectorError(result.error_code, result.message)
+        raise connections.SourceFailed(refusal, keep_changes=True)
     return ConnectionTestRead.of(result)
 
 
@@ -189,16 +188,13 @@ async def test_source(
     responses=errors(*SOURCE_ERRORS),
 )
 async def read_schema(
-    request: Request, session: SessionDep, runtime: RuntimeDep, source: QueryableDataSource, actor: Analyst
-) -> SchemaRead | JSONResponse:
+    session: SessionDep, runtime: RuntimeDep, source: QueryableDataSource, actor: Analyst
+) -> SchemaRead:
     """List tables with their columns, indexes and constraints (analysts and admins)."""
-    try:
-        info = await session.run_sync(
-            connections.describe_source, runtime.cipher, runtime.connectors, actor, source
-        )
-    except connections.SourceFailed as exc:
-        # Answered, not raised, so the failure is still recorded (status, audit) when the session commits.
-        return error_response(request, exc.status_code, exc.code, exc.message)
+    # A failure raises SourceFailed, which keeps what it recorded (status, audit).
+    info = await session.run_sync(
+        connections.describe_source, runtime.cipher, runtime.connectors, actor, source
+    )
     return SchemaRead.of(info)
 
 
@@ -209,25 +205,21 @@ async def read_schema(
     responses=errors(*SOURCE_ERRORS),
 )
 async def run_query(
-    request: Request,
     session: SessionDep,
     runtime: RuntimeDep,
     source: QueryableDataSource,
     actor: Analyst,
     query_in: QueryIn,
-) -> QueryRead | JSONResponse:
+) -> QueryRead:
     """Run one SELECT (or WITH ... SELECT) in a read-only transaction; rows are capped (`has_more`)."""
     limit = query_in.limit or runtime.settings.connectors.query_max_rows
-    try:
-        result = await session.run_sync(
-            connections.query_source,
-            runtime.cipher,
-            runtime.connectors,
-            actor,
-            source,
-            sql=query_in.query,
-            limit=limit,
-        )
-    except connections.SourceFailed as exc:
-        return error_response(request, exc.status_code, exc.code, exc.message)
+    result = await session.run_sync(
+        connections.query_source,
+        runtime.cipher,
+        runtime.connectors,
+        actor,
+        source,
+        sql=query_in.query,
+        limit=limit,
+    )
     return QueryRead.of(result)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+from sqlalchemy import Row
 
 from datalab.connectors.base import QueryResult, SchemaInfo, TestResult
 from datalab.connectors.fields import QueryLimit, QueryText
@@ -55,8 +56,10 @@ class DataSourceRead(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def of(cls, source: DataSource, cipher: ConfigCipher, *, listed: bool = False) -> DataSourceRead:
-        """Describe `source`, decrypting its config only to mask it."""
+    def of(
+        cls, source: DataSource | Row[Any], cipher: ConfigCipher, *, listed: bool = False
+    ) -> DataSourceRead:
+        """Describe `source` (an entity, or a listed row), decrypting its config only to mask it."""
         return cls(
             id=source.id,
             owner_id=source.owner_id,

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from datalab import audit
 from datalab.connectors.base import ConnectorError, QueryResult
-from datalab.connectors.service import STATUS_OF_CODE, UPSTREAM_STATUS
+from datalab.connectors.service import STATUS_OF_CODE, UPSTREAM_STATUS, SourceFailed
 from datalab.datasets.ingest import xlsx_limits
 from datalab.datasets.local_copy import local_copy
 from datalab.datasets.reading import DatasetConnector
@@ -98,13 +98,8 @@ def run_query(runtime: Runtime, version: DatasetVersion, query_in: QueryIn) -> Q
 
 
 def answer_query(
-    session: Session,
-    request: Request,
-    user: User,
-    dataset: Dataset,
-    version: DatasetVersion,
-    outcome: QueryOutcome,
-) -> QueryRead | JSONResponse:
+    session: Session, user: User, dataset: Dataset, version: DatasetVersion, outcome: QueryOutcome
+) -> QueryRead:
     """Audit the query's text and outcome, never the rows, and answer it."""
     audit.record(
         session,
@@ -115,7 +110,7 @@ def answer_query(
         details=outcome.details,
     )
     if outcome.failure is not None:
-        # Answered, not raised, so the audit entry is still committed.
-        return _failed(request, outcome.failure)
+        # keep_changes: the audit entry is committed with the refusal.
+        raise SourceFailed(outcome.failure, keep_changes=True)
     assert outcome.result is not None
     return QueryRead.of(outcome.result)

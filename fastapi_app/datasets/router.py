@@ -202,7 +202,7 @@ async def query_dataset(
     """Run one SELECT over the dataset as the table `data`, with a data source's guards and caps."""
     # The object is copied from storage and queried on a worker thread; the audit row joins the session.
     outcome = await anyio.to_thread.run_sync(reads.run_query, runtime, version, query_in)
-    return await session.run_sync(reads.answer_query, request, user, dataset, version, outcome)
+    return await session.run_sync(reads.answer_query, user, dataset, version, outcome)
 
 
 @router.get(

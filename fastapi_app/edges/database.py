@@ -1,8 +1,9 @@
 """A database that does not answer is a 503 on both halves, never a 500 or a half-written row.
 
-Each request is one transaction, so a failure anywhere rolls all of it back; the pools
-ping connections before use (`pool_pre_ping`), so service resumes by itself once the
-database is back.
+Each request is one transaction, so a failure anywhere rolls all of it back. Service
+resumes by itself once the database is back: the sync pool pings connections before use
+(`pool_pre_ping`); the async pool does not (a round trip per request), so the first
+statement on a dropped connection fails, answers 503 here, and invalidates the pool.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from datalab.error_shape import legacy_body
 from fastapi_app.errors import error_response
 
 if TYPE_CHECKING:
@@ -42,7 +44,7 @@ def _legacy_unavailable(exc: Exception) -> tuple[Response, int]:
     from flask import jsonify  # Flask is imported only when it is mounted
 
     log.warning("database unavailable", error=describe(exc))
-    response = jsonify(msg=LEGACY_MESSAGE)
+    response = jsonify(legacy_body(LEGACY_MESSAGE))
     response.headers["Retry-After"] = "5"
     return response, 503
 

@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from datalab.context import current_route
+from datalab.error_shape import error_body
 from datalab.settings import Settings
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -125,10 +126,13 @@ class MetricsAccess:
 
 
 REFUSED = json.dumps(
-    {
-        "msg": "Forbidden: /metrics needs Authorization: Bearer <the METRICS_TOKEN setting>, "
-        "or a client address in the METRICS_ALLOW setting"
-    }
+    error_body(
+        "/metrics",
+        403,
+        "FORBIDDEN",
+        "Forbidden: /metrics needs Authorization: Bearer <the METRICS_TOKEN setting>, "
+        "or a client address in the METRICS_ALLOW setting",
+    )
 ).encode()
 
 

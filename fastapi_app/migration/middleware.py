@@ -13,13 +13,13 @@ from urllib.parse import quote
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from datalab.context import current_route
+from datalab.error_shape import is_v1
 from fastapi_app.migration import Migration
 from fastapi_app.migration.diff import Answer
 from fastapi_app.migration.registry import SAFE_METHODS, WRITE_METHODS, RouteEntry
 from fastapi_app.migration.shadow import Rehearsed
 from fastapi_app.migration.stats import Counted
 
-V1_PREFIX = "/api/v1"
 MAX_SHADOW_BODY = 1_048_576  # a bigger Flask answer is not held in memory to be compared
 
 
@@ -35,7 +35,7 @@ class MigrationMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
-        if scope["type"] != "http" or path == V1_PREFIX or path.startswith(V1_PREFIX + "/"):
+        if scope["type"] != "http" or is_v1(path):
             await self.app(scope, receive, send)
             return
         info = current_route()

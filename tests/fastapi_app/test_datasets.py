@@ -212,7 +212,7 @@ def test_upload_without_multipart_422(client: TestClient, analyst_headers: dict[
 
 
 def test_query_write_refused_403(
-    client: TestClient, analyst_headers: dict[str, str], object_store: ObjectStore
+    client: TestClient, session: Session, analyst_headers: dict[str, str], object_store: ObjectStore
 ) -> None:
     created = upload(client, analyst_headers, "csv", good_file("csv")).json()
 
@@ -221,6 +221,9 @@ def test_query_write_refused_403(
     )
 
     error_of(response, 403, "QUERY_REFUSED")
+    # The refusal keeps its audit entry (keep_changes), one of it.
+    [entry] = audit_entries(session, "dataset.query")
+    assert (entry.details["success"], entry.details["error_code"]) == (False, "QUERY_REFUSED")
 
 
 def test_query_cannot_read_other_files_403(

@@ -89,6 +89,19 @@ def test_oversized_v1_body_is_413_envelope(client: TestClient, settings: Setting
     assert error["request_id"] == response.headers["x-request-id"]
 
 
+@pytest.mark.parametrize(("path", "v1"), [("/api/v1/", True), ("/api/v1", True), ("/api/v1x", False)])
+def test_413_shape_follows_the_v1_segment_rule(
+    client: TestClient, settings: Settings, path: str, v1: bool
+) -> None:
+    # /api/v1x is a legacy path (Flask serves it), so its errors are `{"msg"}`, not the envelope.
+    response = client.post(path, content=b"x" * (settings.edges.max_body_bytes + 1))
+    assert response.status_code == 413
+    if v1:
+        assert response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
+    else:
+        assert response.json() == {"msg": "Request body too large"}
+
+
 def test_chunked_body_under_the_limit_reaches_flask(client: TestClient, session: Session) -> None:
     body = b'{"email": "chunked@example.com", "password": "' + PASSWORD.encode() + b'"}'
     response = client.post(

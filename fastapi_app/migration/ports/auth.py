@@ -6,7 +6,6 @@ from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from datalab.errors import TokenError
 from datalab.inputs import LoginIn, RegisterIn, parse_input
 from datalab.legacy_input import json_object
 from datalab.legacy_json import user_json
@@ -17,13 +16,11 @@ from fastapi_app.migration.ports.common import (
     RawBody,
     RuntimeDep,
     legacy_responses,
-    msg,
     signed_in,
     token_claims,
 )
 
 router = APIRouter()
-BAD_CREDENTIALS = "Bad email or password"
 
 
 @router.post(
@@ -50,9 +47,9 @@ async def login(request: Request, body: RawBody, session: SessionDep, runtime: R
 
     def answer(db: Session) -> Response:
         data = parse_input(LoginIn, json_object(body), ignore_unknown=True)
-        user = sessions.authenticate(db, runtime.passwords, data.email, data.password)
-        if user is None:
-            return msg(BAD_CREDENTIALS, 401)  # returned, not raised: the user.login_failed entry is committed
+        user = sessions.authenticate(
+            db, runtime.passwords, data.email, data.password
+        )  # LoginRefused keeps its entry
         pair = sessions.sign_in(db, runtime.settings, user, user_agent=request.headers.get("user-agent"))
         tokens = {"access_token": pair.access.token, "refresh_token": pair.refresh.token}
         return LegacyJSONResponse({**tokens, "user": user_json(user)})
@@ -64,10 +61,8 @@ async def login(request: Request, body: RawBody, session: SessionDep, runtime: R
 async def refresh(request: Request, session: SessionDep, runtime: RuntimeDep) -> Response:
     """Mint a new access token from a refresh token."""
     claims = token_claims(request, runtime, "refresh")
-    outcome = await session.run_sync(sessions.resolve_refresh, claims)
-    if isinstance(outcome, TokenError):
-        return msg(outcome.message, outcome.status_code)  # returned: a reuse's revocation is committed
-    access = sessions.issue_access(runtime.settings, *outcome)
+    found = await session.run_sync(sessions.resolve_refresh, claims)  # a reuse's error keeps the revocation
+    access = sessions.issue_access(runtime.settings, *found)
     return LegacyJSONResponse({"access_token": access.token})
 
 

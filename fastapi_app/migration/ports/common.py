@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from datalab import tokens
+from datalab.error_shape import legacy_body
 from datalab.errors import DomainError, Forbidden
 from datalab.runtime import Runtime
 from datalab.services import sessions
@@ -75,7 +76,7 @@ class LegacyJSONResponse(Response):
 
 def msg(message: str, status: int, headers: dict[str, str] | None = None) -> LegacyJSONResponse:
     """Return the legacy error body `{"msg": message}` with `status`."""
-    return LegacyJSONResponse({"msg": message}, status_code=status, headers=headers)
+    return LegacyJSONResponse(legacy_body(message), status_code=status, headers=headers)
 
 
 def init_errors(app: FastAPI) -> None:
