@@ -16,11 +16,14 @@ from fastapi_app.edges import front
 from fastapi_app.migration.ports import PORTED
 from fastapi_app.migration.ports import users as user_ports
 from legacy_flask import users as legacy_users
+from shared_models import Role
 from tests.fastapi_app.migration.conftest import Build, drain, empty_tables, migration_of
 from tests.helpers import PASSWORD, Accounts, bearer, valid_config
 
 TIMESTAMP = re.compile(rb"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00")
 JWT = re.compile(rb"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+# Audit entries name the request that wrote them: a fresh id on every run.
+REQUEST_ID = re.compile(rb'"request_id":"[^"]*"')
 # Per request by design; everything else of an answer is compared.
 NOT_COMPARED = {"x-request-id", "x-served-by"}
 
@@ -38,13 +41,16 @@ class Seen:
 def seen(request: str, response: Response) -> Seen:
     """Record an answer as a client sees it."""
     headers = tuple(sorted((k, v) for k, v in response.headers.items() if k not in NOT_COMPARED))
-    body = JWT.sub(b"<token>", TIMESTAMP.sub(b"<time>", response.content))
+    body = REQUEST_ID.sub(
+        b'"request_id":"<id>"', JWT.sub(b"<token>", TIMESTAMP.sub(b"<time>", response.content))
+    )
     return Seen(request, response.status_code, headers, body)
 
 
 def scenario(client: TestClient, accounts: Accounts) -> tuple[list[Seen], dict[str, str]]:
     """Use every ported route, with successes and errors; return what was seen and who served each."""
     accounts.create("flip@example.com")
+    admin = accounts.headers(accounts.create("flip-admin@example.com", Role.ADMIN))
     log: list[Seen] = []
     served: dict[str, str] = {}
 
@@ -89,6 +95,28 @@ def scenario(client: TestClient, accounts: Accounts) -> tuple[list[Seen], dict[s
     call("DELETE", one, headers=access)
     call("GET", one, "get-deleted", headers=access)
     call("GET", "/api/data-sources/abc", "get-not-a-number", headers=access)
+    call("GET", "/api/health")
+    joined = call(
+        "POST",
+        "/api/auth/register",
+        json={"email": "New@Example.com", "password": PASSWORD, "first_name": "N"},
+    ).json()
+    call(
+        "POST",
+        "/api/auth/register",
+        "register-twice",
+        json={"email": "new@example.com", "password": PASSWORD},
+    )
+    call("GET", "/api/users", headers=admin)
+    call("GET", "/api/users", "users-not-admin", headers=access)
+    call("PUT", f"/api/users/{joined['id']}/role", json={"role": "analyst"}, headers=admin)
+    call("PUT", f"/api/users/{joined['id']}/role", "role-unknown", json={"role": "boss"}, headers=admin)
+    hook = {"name": "alerts", "provider": "slack", "config": {"channel": "#data"}}
+    integration = call("POST", "/api/integrations", json=hook, headers=access).json()
+    call("GET", "/api/integrations", headers=access)
+    call("DELETE", f"/api/integrations/{integration['id']}", headers=access)
+    call("DELETE", f"/api/integrations/{integration['id']}", "delete-integration-twice", headers=access)
+    call("GET", "/api/audit-logs?action=user.role_change", headers=admin)
     call("POST", "/api/auth/refresh", headers=refresh)
     call("POST", "/api/auth/refresh", "refresh-with-access-token", headers=access)
     call("POST", "/api/auth/logout", headers=access)
