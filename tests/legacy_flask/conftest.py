@@ -35,7 +35,9 @@ REMOTE = os.environ.get("LEGACY_REMOTE") == "1"
 FLASK_OFF = os.environ.get("LEGACY_MOUNT") == "off"
 LEGACY_SERVER = "legacy_remote" if REMOTE else "legacy_flask"
 
-STATES = ("off",) if FLASK_OFF else ("legacy", "shadow", "migrated")
+# Against a remote legacy server, `migrated` would only repeat the in-process run: no request of it
+# reaches Flask. `off` is its own pass: every route migrated and Flask never imported.
+STATES = ("off",) if FLASK_OFF else ("legacy", "shadow") if REMOTE else ("legacy", "shadow", "migrated")
 _PORTED_PATHS = [
     (name.split(" ")[0], re.compile(re.sub(r"<[^>]+>", "[0-9]+", name.split(" ")[1]))) for name in PORTED
 ]
