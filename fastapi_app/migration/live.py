@@ -114,6 +114,8 @@ def change_states(
     compare-and-set, so it never undoes a person's newer move).
     """
     check_wanted(registry, wanted)
+    if not wanted:
+        return []
     version = _lock_next_version(session)
     current = read_snapshot(session, registry)
     changes: list[Change] = []
@@ -147,6 +149,8 @@ def seed_states(session: Session, registry: Registry) -> list[Change]:
     ignores rows another one wrote first.
     """
     now = datetime.now(UTC)
+    # Lock first: siblings inserting the same rows while one waits for the lock would deadlock.
+    _lock_next_version(session)
     dialect: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     rows = [
         {"name": e.name, "state": e.state, "percent": e.percent, "version": 0, "changed_at": now}
