@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -204,6 +205,7 @@ class LiveStates:
         self.engine = engine
         self.poll_seconds = poll_seconds
         self.current = configured(registry)
+        self._swap = threading.Lock()  # the watcher and a PATCH may refresh at once; never swap back
         self.listeners: list[Any] = []  # called with each new snapshot (the counters' state labels)
 
     def seed(self) -> None:
@@ -216,16 +218,16 @@ class LiveStates:
 
     def refresh(self) -> bool:
         """Read the table if its stamp moved and swap the snapshot; tell whether it changed."""
-        with Session(self.engine) as session:
+        with self._swap, Session(self.engine) as session:
             if read_stamp(session) == self.current.stamp:
                 return False
             snapshot = read_snapshot(session, self.registry)
-        changed = snapshot.routes != self.current.routes
-        self.current = snapshot  # one reference assignment: a request sees the old or the new, whole
-        if changed:
-            for listener in self.listeners:
-                listener(snapshot)
-        return changed
+            changed = snapshot.routes != self.current.routes
+            self.current = snapshot  # one reference assignment: a request sees the old or the new, whole
+            if changed:
+                for listener in self.listeners:
+                    listener(snapshot)
+            return changed
 
     async def watch(self) -> None:
         """Poll the stamp forever, every `poll_seconds`; a failed read is logged and retried."""
