@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import closing
@@ -18,11 +15,9 @@ from cryptography.fernet import Fernet
 from datalab import migrate
 from datalab.cli import main
 from datalab.settings import Settings, get_settings
-from tests.edge_apps import free_port
 from tests.postgres import scratch_postgres
-from tests.test_serving import Server, call
+from tests.serving import Server, call, production_server
 
-ROOT = Path(__file__).resolve().parents[3]
 ME = "GET /api/users/me"
 DEADLINE = 2.0
 
@@ -50,45 +45,9 @@ def environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
 
 @pytest.fixture(scope="module")
 def server(environment: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """The README's production command with 2 workers, stopped (its whole process group) afterwards."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("live-log") / "server.log"
-    command = [str(Path(sys.executable).parent / "datalab"), "serve", "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--workers", "2"]
-    with log.open("wb") as output:
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-            command,
-            cwd=ROOT,
-            env=environment,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        _wait_until_ready(port, process, log)
-        yield Server(port, log)
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-
-
-def _wait_until_ready(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 120  # a loaded CI machine imports slowly
-    server = Server(port, log)
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the server exited: {log.read_text()[-3000:]}")
-        try:
-            connection, _ = server.connect()
-            connection.close()
-            return
-        except (OSError, KeyError, TypeError):
-            time.sleep(0.2)
-    raise AssertionError(f"the server was not ready in 120 s: {log.read_text()[-3000:]}")
+    """The production command with 2 workers on that database."""
+    with production_server(environment, tmp_path_factory.mktemp("live-server")) as running:
+        yield running
 
 
 def set_state(environment: dict[str, str], state: str) -> None:
