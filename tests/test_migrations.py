@@ -29,6 +29,7 @@ TABLES = {
     "project",
     "project_member",
     "revoked_token",
+    "route_states",
     "route_stats",
     "shadow_mismatch",
     "user_account",

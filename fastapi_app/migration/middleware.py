@@ -1,4 +1,5 @@
-"""Pure ASGI middleware for legacy routes: count who served them, add deprecation headers, feed shadow mode.
+"""Pure ASGI middleware for legacy routes: pin the live states, count who served them, add deprecation
+headers, feed shadow mode and the rollback guard.
 
 It runs inside the front layer (fastapi_app.edges.front), so the RouteInfo the serving half filled in
 (route template, implementation) is there when the response starts.
@@ -6,6 +7,7 @@ It runs inside the front layer (fastapi_app.edges.front), so the RouteInfo the s
 
 from __future__ import annotations
 
+import time
 from datetime import UTC
 from email.utils import format_datetime
 from urllib.parse import quote
@@ -17,6 +19,7 @@ from datalab.error_shape import is_v1
 from fastapi_app.migration import Migration
 from fastapi_app.migration.diff import Answer
 from fastapi_app.migration.registry import SAFE_METHODS, WRITE_METHODS, RouteEntry
+from fastapi_app.migration.routing import SNAPSHOT_KEY
 from fastapi_app.migration.shadow import Rehearsed
 from fastapi_app.migration.stats import Counted
 
@@ -31,28 +34,34 @@ class MigrationMiddleware:
         self.registry = migration.registry
         self.counter = migration.counter
         self.shadow = migration.shadow
-        self.shadowing = bool(self.registry.in_state("shadow"))
+        self.live = migration.live
+        self.guard = migration.guard
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
         if scope["type"] != "http" or is_v1(path):
             await self.app(scope, receive, send)
             return
+        # The one snapshot of the live states this whole request is served by (routing reads it too).
+        snapshot = scope[SNAPSHOT_KEY] = self.live.current
         info = current_route()
-        # A write of a `shadow_writes` route: the port answers it first, rolled back (shadow.py).
+        # A write of a `shadow_writes` route in shadow: the port answers it first, rolled back (shadow.py).
         rehearsed: Rehearsed | None = None
-        if self.shadowing and scope["method"] in WRITE_METHODS:
+        if snapshot.shadowing and scope["method"] in WRITE_METHODS:
             rehearsed, receive = await self.shadow.rehearse(scope, receive)
-        wants_shadow = self.shadowing and (
+        wants_shadow = snapshot.shadowing and (
             (scope["method"] in SAFE_METHODS and self.shadow.sampled()) or rehearsed is not None
         )
         entry: RouteEntry | None = None
         flask: Answer | None = None
+        status = 0
         size = 0
+        started = time.perf_counter()
 
         async def send_counted(message: Message) -> None:
-            nonlocal entry, flask, size
+            nonlocal entry, flask, size, status
             if message["type"] == "http.response.start" and info is not None:
+                status = message["status"]
                 entry = self.registry.entry_for(scope["method"], info.template)
                 if entry is not None:
                     served: Counted = (
@@ -61,7 +70,7 @@ class MigrationMiddleware:
                     self.counter.count(entry.name, served)
                     message["headers"] = [*message.get("headers", []), *deprecation_headers(entry, path)]
                     legacy = info.served_by in ("legacy_flask", "legacy_remote")
-                    if wants_shadow and entry.state == "shadow" and legacy:
+                    if wants_shadow and snapshot.of(entry.name).state == "shadow" and legacy:
                         flask = Answer(message["status"], _headers(message))
             elif message["type"] == "http.response.body" and flask is not None:
                 size += len(message.get("body", b""))
@@ -71,7 +80,13 @@ class MigrationMiddleware:
                     flask.body += message.get("body", b"")
             await send(message)
 
-        await self.app(scope, receive, send_counted)
+        try:
+            await self.app(scope, receive, send_counted)
+        finally:  # a half that raised after its 500 was sent is the guard's business most of all
+            if entry is not None and info is not None:
+                seconds = time.perf_counter() - started
+                by_port = info.served_by == "fastapi"
+                self.guard.observe(entry.name, by_port=by_port, status=status, seconds=seconds)
         if entry is not None and flask is not None:
             request_id = scope.get("state", {}).get("request_id")
             if rehearsed is not None:

@@ -27,7 +27,9 @@ from datalab.context import bind_route
 from datalab.rehearsal import OutsideEffectRefused, rehearsal
 from datalab.tracing import shadowed, span
 from fastapi_app.migration.diff import Answer, compare
+from fastapi_app.migration.guard import RollbackGuard
 from fastapi_app.migration.registry import WRITE_METHODS, Registry, RouteEntry
+from fastapi_app.migration.routing import SNAPSHOT_KEY
 from fastapi_app.migration.stats import RouteCounter
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,7 @@ class ShadowRunner:
         registry: Registry,
         counter: RouteCounter,
         ports: Mapping[str, APIRoute],
+        guard: RollbackGuard,
         *,
         sample_rate: float,
         write_sample_rate: float,
@@ -64,6 +67,7 @@ class ShadowRunner:
         self.registry = registry
         self.counter = counter
         self.ports = ports
+        self.guard = guard
         self.sample_rate = sample_rate
         self.write_sample_rate = write_sample_rate
         self.timeout = timeout
@@ -109,8 +113,11 @@ class ShadowRunner:
     def _write_entry(self, scope: Scope) -> RouteEntry | None:
         if scope["method"] not in WRITE_METHODS:
             return None
-        for entry in self.registry.in_state("shadow"):
-            port = self.ports.get(entry.name) if entry.shadow_writes else None
+        live = scope[SNAPSHOT_KEY]  # the request's one snapshot of the live states (middleware.py)
+        for entry in self.registry.routes.values():
+            if not entry.shadow_writes or live.of(entry.name).state != "shadow":
+                continue
+            port = self.ports.get(entry.name)
             if port is not None and port.matches(scope)[0] is Match.FULL:
                 return entry
         return None
@@ -174,6 +181,7 @@ class ShadowRunner:
         if diff is not None:
             self.counter.record_mismatch(entry.name, request_id, diff)
             log.warning("shadow mismatch on %s (request %s):\n%s", entry.name, request_id, diff)
+        self.guard.observe_shadow(entry.name, mismatched=diff is not None)
 
 
 def _replayable(scope: Scope) -> Scope:
