@@ -37,6 +37,7 @@ from fastapi_app.edges.install import add_edge_routes, add_middleware
 from fastapi_app.edges.logs import configure_logging
 from fastapi_app.gateway import Gateway, install_gateway
 from fastapi_app.migration import build_migration
+from fastapi_app.migration.pages import add_migration_pages
 from fastapi_app.mount import legacy_mount
 from legacy_flask import create_app as create_flask_app
 
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics.shared.register(TaskCollector(settings, sessions))
     app.state.gateway = gateway = install_gateway(app, settings)
     app.state.docs_paths = add_front_routes(app, docs=settings.env != "production")
+    app.state.page_csp = add_migration_pages(app, migration)  # /api/openapi.json and /admin/migration
     app.state.methods_for = allowed_methods(app)
     app.router.routes.append(migration.route)  # legacy routes in state `migrated`, ahead of Flask
     if gateway.legacy is not None:  # LEGACY_UPSTREAM: Flask runs elsewhere, reached over HTTP

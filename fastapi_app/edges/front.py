@@ -15,7 +15,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import structlog
 from starlette.routing import Route
@@ -44,6 +44,7 @@ class FrontMiddleware:
         trusted_proxies: Sequence[str] = (),
         hsts_seconds: int = 0,
         docs_paths: tuple[str, ...] = (),
+        page_csp: Mapping[str, str] | None = None,
         template_for: Callable[[str], str | None] = lambda _: None,
     ) -> None:
         self.app = app
@@ -52,6 +53,11 @@ class FrontMiddleware:
         self.api_headers = security_headers(csp=API_CSP, hsts_seconds=hsts_seconds)
         self.docs_headers = security_headers(csp=DOCS_CSP, hsts_seconds=hsts_seconds)
         self.docs_paths = docs_paths
+        # Pages with a policy of their own (path to CSP), e.g. the migration dashboard.
+        self.page_headers = {
+            path: security_headers(csp=csp, hsts_seconds=hsts_seconds)
+            for path, csp in (page_csp or {}).items()
+        }
         self.template_for = template_for
         # A matched route's template never changes: look it up once per route, not per request.
         self.templates: dict[int, str | None] = {}
@@ -69,7 +75,9 @@ class FrontMiddleware:
         bind_request(request_id, client_ip)
         scope.setdefault("state", {})["request_id"] = request_id
         info = bind_route()
-        ours = self.docs_headers if scope["path"] in self.docs_paths else self.api_headers
+        ours = self.page_headers.get(scope["path"]) or (
+            self.docs_headers if scope["path"] in self.docs_paths else self.api_headers
+        )
         id_header = (REQUEST_ID_HEADER, request_id.encode())
         status = 500
 

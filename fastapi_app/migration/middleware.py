@@ -6,6 +6,7 @@ It runs inside the front layer (fastapi_app.edges.front), so the RouteInfo the s
 
 from __future__ import annotations
 
+import time
 from datetime import UTC
 from email.utils import format_datetime
 from urllib.parse import quote
@@ -16,7 +17,7 @@ from datalab.context import current_route
 from fastapi_app.migration import Migration
 from fastapi_app.migration.diff import Answer
 from fastapi_app.migration.registry import SAFE_METHODS, RouteEntry
-from fastapi_app.migration.stats import Counted
+from fastapi_app.migration.stats import Counted, Implementation
 
 V1_PREFIX = "/api/v1"
 MAX_SHADOW_BODY = 1_048_576  # a bigger Flask answer is not held in memory to be compared
@@ -38,6 +39,7 @@ class MigrationMiddleware:
             await self.app(scope, receive, send)
             return
         info = current_route()
+        started = time.perf_counter()
         wants_shadow = self.shadowing and scope["method"] in SAFE_METHODS and self.shadow.sampled()
         entry: RouteEntry | None = None
         flask: Answer | None = None
@@ -65,6 +67,9 @@ class MigrationMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_counted)
+        if entry is not None and info is not None:
+            implementation: Implementation = "fastapi" if info.served_by == "fastapi" else "legacy_flask"
+            self.counter.time(entry.name, implementation, time.perf_counter() - started)
         if entry is not None and flask is not None:
             self.shadow.start(entry, scope, flask, scope.get("state", {}).get("request_id"))
 

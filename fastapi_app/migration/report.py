@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from fastapi_app.migration.registry import Registry
-from fastapi_app.migration.stats import read_stats, recent_mismatches
+from fastapi_app.migration.stats import Implementation, Latency, read_stats, recent_mismatches
 
 
 @dataclass(frozen=True)
@@ -29,14 +30,17 @@ class RouteReport:
     shadow_skipped: int
     last_mismatch: str | None
     last_mismatch_at: datetime | None
+    latency: dict[Implementation, Latency] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         """Return the line as JSON-ready values (times as ISO 8601)."""
         return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(self).items()}
 
 
-def build_report(registry: Registry, session: Session) -> list[RouteReport]:
-    """Combine the registry (configured states) with the counts the servers stored."""
+def build_report(
+    registry: Registry, session: Session, latencies: Mapping[str, dict[Implementation, Latency]] | None = None
+) -> list[RouteReport]:
+    """Combine the registry (configured states) with the counts the servers stored and `latencies`."""
     stats = read_stats(session)
     lines = []
     for entry in registry.routes.values():
@@ -57,6 +61,7 @@ def build_report(registry: Registry, session: Session) -> list[RouteReport]:
                 shadow_skipped=row.shadow_skipped if row else 0,
                 last_mismatch=latest[0].diff if latest else None,
                 last_mismatch_at=latest[0].created_at if latest else None,
+                latency=dict((latencies or {}).get(entry.name, {})),
             )
         )
     return lines

@@ -20,6 +20,14 @@ router = APIRouter(prefix="/admin", tags=["admin"])
 StateName = Literal["legacy", "shadow", "migrated"]
 
 
+class LatencyRead(BaseModel):
+    """How long one implementation took to answer a route's latest requests."""
+
+    samples: int = Field(description="How many of the latest requests these percentiles cover")
+    p50_ms: float
+    p99_ms: float
+
+
 class RouteMigrationRead(BaseModel):
     """One legacy route: who serves it, what replaces it, and what it has served."""
 
@@ -36,6 +44,9 @@ class RouteMigrationRead(BaseModel):
     shadow_skipped: int = Field(description="Shadow calls skipped because too many were running")
     last_mismatch: str | None = Field(description="The latest mismatch's diff")
     last_mismatch_at: datetime | None
+    latency: dict[Literal["legacy_flask", "fastapi"], LatencyRead] = Field(
+        description="p50 and p99 by implementation, of this server process's latest requests"
+    )
 
 
 class MigrationReport(BaseModel):
@@ -55,7 +66,7 @@ async def migration_report(
     await anyio.to_thread.run_sync(migration.counter.flush)
 
     def answer(db: Session) -> MigrationReport:
-        lines = build_report(migration.registry, db)
+        lines = build_report(migration.registry, db, migration.counter.latencies())
         return MigrationReport(
             registry=migration.registry.source,
             routes=[RouteMigrationRead.model_validate(line.as_json()) for line in lines],

@@ -20,12 +20,25 @@ from fastapi_app.migration.ports.common import (
     signed_in,
     token_claims,
 )
+from fastapi_app.migration.ports.contract import (
+    USER,
+    LegacyMessage,
+    legacy_body,
+    legacy_responses,
+    object_schema,
+)
 
 router = APIRouter()
+TOKENS = object_schema(access_token={"type": "string"}, refresh_token={"type": "string"}, user=USER)
 BAD_CREDENTIALS = "Bad email or password"
 
 
-@router.post("/api/auth/login", name="POST /api/auth/login")
+@router.post(
+    "/api/auth/login",
+    name="POST /api/auth/login",
+    responses=legacy_responses(200, TOKENS, 401, body=True),
+    openapi_extra=legacy_body(LoginIn),
+)
 async def login(request: Request, body: RawBody, session: SessionDep, runtime: RuntimeDep) -> Response:
     """Exchange email and password for an access and a refresh token."""
 
@@ -41,7 +54,11 @@ async def login(request: Request, body: RawBody, session: SessionDep, runtime: R
     return await session.run_sync(answer)
 
 
-@router.post("/api/auth/refresh", name="POST /api/auth/refresh")
+@router.post(
+    "/api/auth/refresh",
+    name="POST /api/auth/refresh",
+    responses=legacy_responses(200, object_schema(access_token={"type": "string"}), needs="refresh"),
+)
 async def refresh(request: Request, session: SessionDep, runtime: RuntimeDep) -> Response:
     """Mint a new access token from a refresh token."""
     claims = token_claims(request, runtime, "refresh")
@@ -52,7 +69,11 @@ async def refresh(request: Request, session: SessionDep, runtime: RuntimeDep) ->
     return LegacyJSONResponse({"access_token": access.token})
 
 
-@router.post("/api/auth/logout", name="POST /api/auth/logout")
+@router.post(
+    "/api/auth/logout",
+    name="POST /api/auth/logout",
+    responses=legacy_responses(200, LegacyMessage, needs="access"),
+)
 async def logout(request: Request, session: SessionDep, runtime: RuntimeDep) -> Response:
     """Revoke the presented access token and end its login session."""
 

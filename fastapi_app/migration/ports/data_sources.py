@@ -34,6 +34,13 @@ from fastapi_app.migration.ports.common import (
     require_role,
     signed_in,
 )
+from fastapi_app.migration.ports.contract import (
+    DATA_SOURCE,
+    LegacyMessage,
+    legacy_body,
+    legacy_responses,
+    page_of,
+)
 from shared_models import DataSource, Role
 
 router = APIRouter()
@@ -44,7 +51,12 @@ def _json(runtime: Runtime, source: DataSource) -> dict[str, object]:
     return data_source_json(source, runtime.cipher)
 
 
-@router.api_route("/api/data-sources", methods=["GET", "HEAD"], name="GET /api/data-sources")
+@router.api_route(
+    "/api/data-sources",
+    methods=["GET", "HEAD"],
+    name="GET /api/data-sources",
+    responses=legacy_responses(200, page_of("data_sources", DATA_SOURCE), 400, needs="access"),
+)
 async def list_sources(request: Request, session: SessionDep, runtime: RuntimeDep) -> Response:
     """List the caller's own active data sources, optionally of one `type`."""
 
@@ -60,7 +72,13 @@ async def list_sources(request: Request, session: SessionDep, runtime: RuntimeDe
     return LegacyJSONResponse(await session.run_sync(answer))
 
 
-@router.post("/api/data-sources", name="POST /api/data-sources")
+@router.post(
+    "/api/data-sources",
+    name="POST /api/data-sources",
+    status_code=201,
+    responses=legacy_responses(201, DATA_SOURCE, 403, 409, needs="access", body=True),
+    openapi_extra=legacy_body(LegacyDataSourceCreate),
+)
 async def create_source(
     request: Request, body: RawBody, session: SessionDep, runtime: RuntimeDep
 ) -> Response:
@@ -77,7 +95,12 @@ async def create_source(
     return LegacyJSONResponse(await session.run_sync(answer), status_code=201)
 
 
-@router.api_route(ONE, methods=["GET", "HEAD"], name="GET /api/data-sources/<id>")
+@router.api_route(
+    ONE,
+    methods=["GET", "HEAD"],
+    name="GET /api/data-sources/<id>",
+    responses=legacy_responses(200, DATA_SOURCE, 404, needs="access"),
+)
 async def read_source(request: Request, source_id: int, session: SessionDep, runtime: RuntimeDep) -> Response:
     """Return one data source (owner or admin)."""
 
@@ -88,7 +111,12 @@ async def read_source(request: Request, source_id: int, session: SessionDep, run
     return LegacyJSONResponse(await session.run_sync(answer))
 
 
-@router.put(ONE, name="PUT /api/data-sources/<id>")
+@router.put(
+    ONE,
+    name="PUT /api/data-sources/<id>",
+    responses=legacy_responses(200, DATA_SOURCE, 403, 404, 409, needs="access", body=True),
+    openapi_extra=legacy_body(LegacyDataSourceUpdate),
+)
 async def update_source(
     request: Request, source_id: int, body: RawBody, session: SessionDep, runtime: RuntimeDep
 ) -> Response:
@@ -106,7 +134,11 @@ async def update_source(
     return LegacyJSONResponse(await session.run_sync(answer))
 
 
-@router.delete(ONE, name="DELETE /api/data-sources/<id>")
+@router.delete(
+    ONE,
+    name="DELETE /api/data-sources/<id>",
+    responses=legacy_responses(200, LegacyMessage, 403, 404, needs="access"),
+)
 async def delete_source(
     request: Request, source_id: int, session: SessionDep, runtime: RuntimeDep
 ) -> Response:

@@ -12,11 +12,17 @@ from datalab.legacy_json import user_json
 from datalab.services import users
 from fastapi_app.dependencies import SessionDep
 from fastapi_app.migration.ports.common import LegacyJSONResponse, RawBody, RuntimeDep, signed_in
+from fastapi_app.migration.ports.contract import USER, legacy_body, legacy_responses
 
 router = APIRouter()
 
 
-@router.api_route("/api/users/me", methods=["GET", "HEAD"], name="GET /api/users/me")
+@router.api_route(
+    "/api/users/me",
+    methods=["GET", "HEAD"],
+    name="GET /api/users/me",
+    responses=legacy_responses(200, USER, needs="access"),
+)
 async def read_me(request: Request, session: SessionDep, runtime: RuntimeDep) -> Response:
     """Return the caller's profile."""
 
@@ -27,7 +33,12 @@ async def read_me(request: Request, session: SessionDep, runtime: RuntimeDep) ->
     return LegacyJSONResponse(await session.run_sync(answer))
 
 
-@router.put("/api/users/me", name="PUT /api/users/me")
+@router.put(
+    "/api/users/me",
+    name="PUT /api/users/me",
+    responses=legacy_responses(200, USER, needs="access", body=True),
+    openapi_extra=legacy_body(ProfileUpdate),
+)
 async def update_me(request: Request, body: RawBody, session: SessionDep, runtime: RuntimeDep) -> Response:
     """Change the caller's own profile fields; any other key is refused."""
 
