@@ -256,7 +256,7 @@ def routes(as_json: bool) -> None:
     """Print every legacy route: state, successor, requests per implementation, shadow mismatches, dates."""
     from fastapi_app.migration.ports import PORTED  # the names only; no app is built
     from fastapi_app.migration.registry import RegistryError, load_registry
-    from fastapi_app.migration.report import build_report, format_table
+    from fastapi_app.migration.report import build_report, flask_blockers, format_retirement, format_table
 
     settings = get_settings()
     try:
@@ -271,11 +271,18 @@ def routes(as_json: bool) -> None:
         raise click.ClickException("the database is not ready; run `datalab db upgrade` first") from None
     finally:
         engine.dispose()
+    blockers = flask_blockers(registry, PORTED)
     if as_json:
-        payload = {"registry": registry.source, "routes": [line.as_json() for line in lines]}
+        payload = {
+            "registry": registry.source,
+            "routes": [line.as_json() for line in lines],
+            "flask_retirable": not blockers,
+            "flask_blockers": blockers,
+        }
         click.echo(json.dumps(payload, indent=2))
     else:
         click.echo(format_table(lines))
+        click.echo(format_retirement(blockers))
 
 
 # --- datasets and storage (issue 15)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
@@ -15,7 +16,7 @@ from pydantic_core import PydanticCustomError
 
 from datalab.errors import DomainError, InvalidInput
 from datalab.inputs import DataSourceCreate, DataSourceUpdate
-from datalab.services.pages import MAX_LIMIT, MAX_PAGE, PageRequest
+from datalab.services.pages import MAX_ID, MAX_LIMIT, MAX_PAGE, PageRequest
 from shared_models import SourceType
 
 # The contract names six source types; those added since (parquet, xlsx) are /api/v1's alone.
@@ -56,6 +57,7 @@ class LegacyDataSourceUpdate(DataSourceUpdate):
 
 NOT_AN_OBJECT = "Request body must be a JSON object"
 QueryArg = Callable[[str], str | None]
+MAX_ACTION_LENGTH = 64
 
 
 def json_object(raw: bytes) -> dict[str, Any]:
@@ -100,3 +102,21 @@ def source_type_filter(arg: QueryArg) -> SourceType | None:
     if raw not in LEGACY_SOURCE_TYPES:
         raise InvalidInput("type", f"must be one of {', '.join(t.value for t in LEGACY_SOURCE_TYPES)}")
     return SourceType(raw)
+
+
+@dataclass(frozen=True)
+class AuditLogQuery:
+    """The audit log list's page and filters."""
+
+    page: PageRequest
+    user_id: int | None
+    action: str | None
+
+
+def audit_log_query(arg: QueryArg) -> AuditLogQuery:
+    """Read `action`, then `page`/`per_page`, then `user_id`: the order the contract reports errors in."""
+    action = arg("action")
+    if action is not None and (len(action) > MAX_ACTION_LENGTH or "\x00" in action):
+        raise InvalidInput("action", f"must be at most {MAX_ACTION_LENGTH} characters")
+    page = page_request(arg)
+    return AuditLogQuery(page=page, user_id=int_arg(arg, "user_id", None, high=MAX_ID), action=action)

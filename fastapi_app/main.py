@@ -10,12 +10,16 @@ Flask runs on a2wsgi's own thread pool (`WSGI_WORKERS` threads) on the one sync 
 of the worker, which Flask-SQLAlchemy is handed rather than building its own. FastAPI's
 routes are `async def` on the async engine (`fastapi_app.database`), started and closed
 by the lifespan: two pools per worker, one per engine.
+
+With LEGACY_MOUNT=off (every route migrated) Flask is never imported: the ports serve
+/api and `fastapi_app.migration.fallback` answers what Flask answered for the rest.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 import structlog
 from fastapi import FastAPI
@@ -37,9 +41,13 @@ from fastapi_app.edges.install import add_edge_routes, add_middleware
 from fastapi_app.edges.logs import configure_logging
 from fastapi_app.gateway import Gateway, install_gateway
 from fastapi_app.migration import build_migration
+from fastapi_app.migration.fallback import LegacyFallback
 from fastapi_app.migration.pages import add_migration_pages
-from fastapi_app.mount import legacy_mount
-from legacy_flask import create_app as create_flask_app
+from fastapi_app.migration.ports import port_routes
+from fastapi_app.mount import LegacyMount, legacy_mount
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 log = structlog.get_logger("datalab.settings")
 
@@ -54,7 +62,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.warning(line)
     runtime = build_runtime(settings)
     engine = make_engine(settings)
-    flask_app = create_flask_app(settings, runtime, engine)
+    flask_app: Flask | None = None
+    if settings.migration.legacy_mount == "on":
+        from legacy_flask import create_app as create_flask_app  # LEGACY_MOUNT=off never loads Flask
+
+        flask_app = create_flask_app(settings, runtime, engine)
     sessions = make_sessionmaker(engine)
     database = AsyncDatabase(settings)
     migration = build_migration(settings, flask_app, runtime, engine, database)
@@ -107,7 +119,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.page_csp = add_migration_pages(app, migration)  # /api/openapi.json and /admin/migration
     app.state.methods_for = allowed_methods(app)
     app.router.routes.append(migration.route)  # legacy routes in state `migrated`, ahead of Flask
-    if gateway.legacy is not None:  # LEGACY_UPSTREAM: Flask runs elsewhere, reached over HTTP
+    if flask_app is None:  # LEGACY_MOUNT=off: what no port serves gets Flask's 404/405/OPTIONS answers
+        app.router.routes.append(LegacyMount("/", app=LegacyFallback(port_routes().values())))
+    elif gateway.legacy is not None:  # LEGACY_UPSTREAM: Flask runs elsewhere, reached over HTTP
         app.router.routes.append(gateway.legacy_route())
     else:
         app.router.routes.append(legacy_mount(flask_app, workers=settings.edges.wsgi_workers))

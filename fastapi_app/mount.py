@@ -8,16 +8,19 @@ FastAPI's router answers them itself: 405 for a wrong method, 404 for the rest.
 
 from __future__ import annotations
 
-from a2wsgi import WSGIMiddleware
-from flask import Flask
+from typing import TYPE_CHECKING
+
 from starlette.routing import Match, Mount
 from starlette.types import Scope
 
 from fastapi_app.api import PREFIX
 
+if TYPE_CHECKING:
+    from flask import Flask
+
 
 class LegacyMount(Mount):
-    """A mount at "/" for the legacy WSGI app that never claims a /api/v1 path."""
+    """A mount at "/" for the legacy app (Flask, or its fallback without Flask) that never claims /api/v1."""
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         """Match every path except /api/v1 and below."""
@@ -29,4 +32,6 @@ class LegacyMount(Mount):
 
 def legacy_mount(flask_app: Flask, *, workers: int) -> LegacyMount:
     """Wrap `flask_app` for ASGI on a pool of `workers` threads, mounted at "/"."""
+    from a2wsgi import WSGIMiddleware  # imported only when Flask is mounted (LEGACY_MOUNT=off never does)
+
     return LegacyMount("/", app=WSGIMiddleware(flask_app.wsgi_app, workers=workers))  # type: ignore[arg-type]

@@ -41,11 +41,6 @@ def page_request() -> PageRequest:
     return legacy_input.page_request(request.args.get)
 
 
-def int_arg(name: str, default: int | None, *, high: int) -> int | None:
-    """Read a whole-number query argument between 1 and `high`."""
-    return legacy_input.int_arg(request.args.get, name, default, high=high)
-
-
 def token_required(kind: tokens.TokenType = "access") -> Callable[[F], F]:
     """Require a valid bearer token of `kind`; access tokens also load `g.user`."""
 

@@ -346,6 +346,11 @@ class MigrationSettings(Group):
     migration_flush_seconds: float = Field(
         5.0, ge=0.05, le=300.0, description="Seconds between writes of each process's route counters."
     )
+    legacy_mount: Literal["on", "off"] = Field(
+        "on",
+        description="off: serve /api from the FastAPI ports alone, without loading Flask; "
+        "refused while any route is not migrated.",
+    )
 
 
 class StorageSettings(Group):

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from fastapi import FastAPI
-from flask import Flask
 from starlette.middleware.cors import CORSMiddleware
 
 from datalab.settings import Settings
@@ -20,11 +19,14 @@ from fastapi_app.edges.ratelimit import RateLimiter, RateLimitMiddleware
 from fastapi_app.migration import Migration
 from fastapi_app.migration.middleware import MigrationMiddleware
 
+if TYPE_CHECKING:
+    from flask import Flask
+
 log = structlog.get_logger("datalab.edges")
 
 
-def add_edge_routes(app: FastAPI, settings: Settings, flask_app: Flask) -> None:
-    """Add the /health routes and /metrics (before the Flask mount), and the 503 handlers."""
+def add_edge_routes(app: FastAPI, settings: Settings, flask_app: Flask | None) -> None:
+    """Add the /health routes and /metrics (before the legacy mount), and the 503 handlers."""
     app.state.started_at = time.monotonic()
     # Two engines per worker: the sync one (Flask, health checks) and the async one (FastAPI's routes).
     app.state.metrics = HttpMetrics(

@@ -2,7 +2,8 @@
 
 `build_migration` is called by the app factory. It reads and checks the registry
 (refusing to start on a bad one), checks it against Flask's URL map, and gives the
-factory the route to put ahead of the Flask mount and the middleware to add.
+factory the route to put ahead of the Flask mount and the middleware to add. Without
+Flask (LEGACY_MOUNT=off) the registry alone is checked: every route must be migrated.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from sqlalchemy import Engine
 from datalab.runtime import Runtime
 from datalab.settings import Settings
 from fastapi_app.database import AsyncDatabase
-from fastapi_app.migration.ports import PORTED, build_ports_app, port_routes
-from fastapi_app.migration.registry import Registry, check_url_map, load_registry
+from fastapi_app.migration.ports import PORTED, build_ports_app, legacy_template, port_routes
+from fastapi_app.migration.registry import Registry, RegistryError, check_url_map, load_registry
+from fastapi_app.migration.report import flask_blockers
 from fastapi_app.migration.routing import MigratedRoutes
 from fastapi_app.migration.shadow import ShadowRunner
 from fastapi_app.migration.stats import RouteCounter
@@ -68,24 +70,33 @@ class Migration:
 
 
 def build_migration(
-    settings: Settings, flask_app: Flask, runtime: Runtime, engine: Engine, database: AsyncDatabase
+    settings: Settings, flask_app: Flask | None, runtime: Runtime, engine: Engine, database: AsyncDatabase
 ) -> Migration:
-    """Read and check the registry against Flask's routes, and wire the ports by state."""
-    from legacy_flask.app import legacy_route_path  # Flask is imported only when it is mounted
-
+    """Read and check the registry against Flask's routes (or, with no Flask, that all are migrated)."""
     registry = load_registry(settings, ported=PORTED)
-    rules = check_url_map(
-        registry,
-        (
-            (method, rule.rule)
-            for rule in flask_app.url_map.iter_rules()
-            if rule.endpoint != "static"
-            for method in sorted(rule.methods or ())
-        ),
-    )
-    ports_app = build_ports_app(runtime, database)
     ports = port_routes()
-    migrated = [(ports[e.name], legacy_route_path(rules[e.name])) for e in registry.in_state("migrated")]
+    templates = {name: legacy_template(route) for name, route in ports.items()}
+    if flask_app is None:
+        blockers = flask_blockers(registry, PORTED)
+        if blockers:
+            raise RegistryError(
+                "LEGACY_MOUNT=off needs every route migrated; still on Flask: " + "; ".join(blockers)
+            )
+    else:
+        from legacy_flask.app import legacy_route_path  # Flask is imported only when it is mounted
+
+        rules = check_url_map(
+            registry,
+            (
+                (method, rule.rule)
+                for rule in flask_app.url_map.iter_rules()
+                if rule.endpoint != "static"
+                for method in sorted(rule.methods or ())
+            ),
+        )
+        templates = {name: legacy_route_path(rule) for name, rule in rules.items()}
+    ports_app = build_ports_app(runtime, database)
+    migrated = [(ports[e.name], templates[e.name]) for e in registry.in_state("migrated")]
     counter = RouteCounter(engine, {name: entry.state for name, entry in registry.routes.items()})
     shadow = ShadowRunner(
         ports_app,

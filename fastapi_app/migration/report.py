@@ -1,8 +1,11 @@
-"""The migration report: each legacy route's state, successor, dates, traffic and shadow mismatches."""
+"""The migration report: each legacy route's state, successor, dates, traffic and shadow mismatches.
+
+It also says whether Flask can be retired (LEGACY_MOUNT=off) and, if not, which routes keep it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -110,3 +113,21 @@ def _state(line: RouteReport) -> str:
     if line.live_state and line.live_state != line.state:
         return f"{line.state} (servers: {line.live_state})"
     return line.state
+
+
+def flask_blockers(registry: Registry, ported: Iterable[str]) -> list[str]:
+    """Return what keeps Flask loaded: each route not `migrated`, its state, and whether it lacks a port."""
+    available = set(ported)
+    return [
+        f"{entry.name} ({entry.state}{'' if entry.name in available else ', no FastAPI port'})"
+        for entry in registry.routes.values()
+        if entry.state != "migrated"
+    ]
+
+
+def format_retirement(blockers: list[str]) -> str:
+    """Return one line saying whether Flask can be retired, then what blocks it."""
+    if not blockers:
+        return "Flask can be retired: every route is migrated (LEGACY_MOUNT=off)."
+    head = f"Flask cannot be retired yet: {len(blockers)} route(s) not migrated:"
+    return "\n".join([head, *(f"  {blocker}" for blocker in blockers)])

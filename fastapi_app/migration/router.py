@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from fastapi_app.dependencies import SessionDep, require_role
 from fastapi_app.migration import Migration
-from fastapi_app.migration.report import build_report
+from fastapi_app.migration.ports import PORTED
+from fastapi_app.migration.report import build_report, flask_blockers
 from fastapi_app.responses import errors
 from shared_models import Role, User
 
@@ -54,6 +55,8 @@ class MigrationReport(BaseModel):
 
     registry: str = Field(description="The registry file this server read")
     routes: list[RouteMigrationRead]
+    flask_retirable: bool = Field(description="Every route is migrated: LEGACY_MOUNT=off may run")
+    flask_blockers: list[str] = Field(description="The routes that keep Flask, with their state")
 
 
 @router.get("/migration", summary="Report the route migration", responses=errors(401, 403, 422))
@@ -67,9 +70,12 @@ async def migration_report(
 
     def answer(db: Session) -> MigrationReport:
         lines = build_report(migration.registry, db, migration.counter.latencies())
+        blockers = flask_blockers(migration.registry, PORTED)
         return MigrationReport(
             registry=migration.registry.source,
             routes=[RouteMigrationRead.model_validate(line.as_json()) for line in lines],
+            flask_retirable=not blockers,
+            flask_blockers=blockers,
         )
 
     return await session.run_sync(answer)

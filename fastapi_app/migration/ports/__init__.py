@@ -7,15 +7,24 @@ Flask for routes in state `shadow`. Each route's `name` is its registry name.
 
 from __future__ import annotations
 
+import re
+
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
 from datalab.runtime import Runtime
 from fastapi_app.database import AsyncDatabase
-from fastapi_app.migration.ports import auth, data_sources, users
+from fastapi_app.migration.ports import audit_logs, auth, data_sources, health, integrations, users
 from fastapi_app.migration.ports.common import init_errors
 
-ROUTERS: tuple[APIRouter, ...] = (auth.router, users.router, data_sources.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    health.router,
+    auth.router,
+    users.router,
+    data_sources.router,
+    integrations.router,
+    audit_logs.router,
+)
 PORTED: frozenset[str] = frozenset(
     route.name for router in ROUTERS for route in router.routes if isinstance(route, APIRoute)
 )
@@ -30,6 +39,14 @@ def build_ports_app(runtime: Runtime, database: AsyncDatabase) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     return app
+
+
+_PARAMETER = re.compile(r"\{([^{}:]+)(?::[^{}]+)?\}")
+
+
+def legacy_template(route: APIRoute) -> str:
+    """Spell a port's path as the Flask rule's template is spelt: `{source_id:int}` becomes `<source_id>`."""
+    return _PARAMETER.sub(r"<\1>", route.path)
 
 
 def port_routes() -> dict[str, APIRoute]:

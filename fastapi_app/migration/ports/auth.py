@@ -1,4 +1,4 @@
-"""FastAPI ports of POST /api/auth/login, /refresh and /logout (legacy_flask/auth.py)."""
+"""FastAPI ports of POST /api/auth/register, /login, /refresh and /logout (legacy_flask/auth.py)."""
 
 from __future__ import annotations
 
@@ -7,37 +7,43 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from datalab.errors import TokenError
-from datalab.inputs import LoginIn, parse_input
+from datalab.inputs import LoginIn, RegisterIn, parse_input
 from datalab.legacy_input import json_object
 from datalab.legacy_json import user_json
-from datalab.services import sessions
+from datalab.services import sessions, users
 from fastapi_app.dependencies import SessionDep
 from fastapi_app.migration.ports.common import (
     LegacyJSONResponse,
     RawBody,
     RuntimeDep,
+    legacy_responses,
     msg,
     signed_in,
     token_claims,
 )
-from fastapi_app.migration.ports.contract import (
-    USER,
-    LegacyMessage,
-    legacy_body,
-    legacy_responses,
-    object_schema,
-)
 
 router = APIRouter()
-TOKENS = object_schema(access_token={"type": "string"}, refresh_token={"type": "string"}, user=USER)
 BAD_CREDENTIALS = "Bad email or password"
 
 
 @router.post(
-    "/api/auth/login",
-    name="POST /api/auth/login",
-    responses=legacy_responses(200, TOKENS, 401, body=True),
-    openapi_extra=legacy_body(LoginIn),
+    "/api/auth/register",
+    name="POST /api/auth/register",
+    status_code=201,
+    responses=legacy_responses(400, 409, 413, token=False),
+)
+async def register(body: RawBody, session: SessionDep, runtime: RuntimeDep) -> Response:
+    """Create an account with the `user` role."""
+
+    def answer(db: Session) -> dict[str, object]:
+        data = parse_input(RegisterIn, json_object(body), ignore_unknown=True)
+        return user_json(users.register(db, runtime.passwords, **data.model_dump()))
+
+    return LegacyJSONResponse(await session.run_sync(answer), status_code=201)
+
+
+@router.post(
+    "/api/auth/login", name="POST /api/auth/login", responses=legacy_responses(400, 401, 413, token=False)
 )
 async def login(request: Request, body: RawBody, session: SessionDep, runtime: RuntimeDep) -> Response:
     """Exchange email and password for an access and a refresh token."""
@@ -54,11 +60,7 @@ async def login(request: Request, body: RawBody, session: SessionDep, runtime: R
     return await session.run_sync(answer)
 
 
-@router.post(
-    "/api/auth/refresh",
-    name="POST /api/auth/refresh",
-    responses=legacy_responses(200, object_schema(access_token={"type": "string"}), needs="refresh"),
-)
+@router.post("/api/auth/refresh", name="POST /api/auth/refresh", responses=legacy_responses())
 async def refresh(request: Request, session: SessionDep, runtime: RuntimeDep) -> Response:
     """Mint a new access token from a refresh token."""
     claims = token_claims(request, runtime, "refresh")
@@ -69,11 +71,7 @@ async def refresh(request: Request, session: SessionDep, runtime: RuntimeDep) ->
     return LegacyJSONResponse({"access_token": access.token})
 
 
-@router.post(
-    "/api/auth/logout",
-    name="POST /api/auth/logout",
-    responses=legacy_responses(200, LegacyMessage, needs="access"),
-)
+@router.post("/api/auth/logout", name="POST /api/auth/logout", responses=legacy_responses())
 async def logout(request: Request, session: SessionDep, runtime: RuntimeDep) -> Response:
     """Revoke the presented access token and end its login session."""
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -21,6 +22,7 @@ from datalab import tokens
 from datalab.errors import DomainError, Forbidden
 from datalab.runtime import Runtime
 from datalab.services import sessions
+from fastapi_app.edges.database import LEGACY_MESSAGE, UNAVAILABLE, describe
 from shared_models import AuthSession, Role, User
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,34 @@ HTTP_MESSAGES = {
 }
 
 
+class LegacyError(BaseModel):
+    """Every legacy error body: `{"msg": "<text>"}`."""
+
+    msg: str = Field(description="What went wrong, e.g. `Insufficient permissions`")
+
+
+# What each error status means on /api (docs/legacy-api.md, Conventions).
+ERROR_MEANINGS = {
+    400: "Invalid input: not a JSON object, or `msg` names the field and why",
+    401: "Missing Authorization Header, expired or revoked token, or bad credentials",
+    403: "Insufficient permissions",
+    404: "Not found (also another user's resource)",
+    409: "Conflict",
+    413: "Request body too large",
+    422: "Bad token: signature, format or type (flask-jwt-extended's texts)",
+    503: "The database does not answer",
+}
+TOKEN_ERRORS = (401, 422)
+
+
+def legacy_responses(
+    *codes: int, token: bool = True, database: bool = True
+) -> dict[int | str, dict[str, Any]]:
+    """Describe a port's legacy error answers (`{"msg"}` bodies) for OpenAPI: `codes`, token errors, 503."""
+    declared = sorted({*codes, *(TOKEN_ERRORS if token else ()), *((503,) if database else ())})
+    return {code: {"model": LegacyError, "description": ERROR_MEANINGS[code]} for code in declared}
+
+
 class LegacyJSONResponse(Response):
     """JSON byte for byte as Flask's `jsonify` writes it here: ASCII, compact, key order kept, a newline."""
 
@@ -43,17 +73,24 @@ class LegacyJSONResponse(Response):
         return (json.dumps(content, ensure_ascii=True, separators=(",", ":")) + "\n").encode()
 
 
-def msg(message: str, status: int) -> LegacyJSONResponse:
+def msg(message: str, status: int, headers: dict[str, str] | None = None) -> LegacyJSONResponse:
     """Return the legacy error body `{"msg": message}` with `status`."""
-    return LegacyJSONResponse({"msg": message}, status_code=status)
+    return LegacyJSONResponse({"msg": message}, status_code=status, headers=headers)
 
 
 def init_errors(app: FastAPI) -> None:
     """Register the handlers that answer errors as the legacy API does."""
+    for error in UNAVAILABLE:
+        app.add_exception_handler(error, _database_unavailable)
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _bad_request)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected_error)
+
+
+async def _database_unavailable(_: Request, exc: Exception) -> Response:
+    log.warning("database unavailable: %s", describe(exc))
+    return msg(LEGACY_MESSAGE, 503, headers={"Retry-After": "5"})
 
 
 async def _domain_error(_: Request, exc: DomainError) -> Response:

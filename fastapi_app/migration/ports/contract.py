@@ -1,34 +1,26 @@
-"""The legacy contract's answers as OpenAPI, for each port's `responses=` and `openapi_extra=`.
+"""What the legacy contract's routes answer on success and read, by route name, for the OpenAPI document.
 
-A port declares what it answers (`legacy_responses(...)`) and what it reads
-(`legacy_body(Model)`); `fastapi_app.migration.openapi` turns the ports app's own
-OpenAPI into the document of the frozen /api, so the description comes from the code
-that serves it. The texts are docs/legacy-api.md's.
+Each port declares its `{"msg"}` errors on its decorator (`ports.common.legacy_responses`);
+what a port reads is parsed from the raw body after the token check (as Flask does), so
+FastAPI cannot see it, and a port returns a ready `Response`: both are written here, once
+per route, and `fastapi_app.migration.openapi` puts them in the document. The shapes and
+texts are docs/legacy-api.md's.
 """
 
 from __future__ import annotations
 
-from http import HTTPStatus
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
-TokenKind = Literal["access", "refresh"]
+from datalab.inputs import IntegrationCreate, LoginIn, ProfileUpdate, RegisterIn, RoleChange
+from datalab.legacy_input import LegacyDataSourceCreate, LegacyDataSourceUpdate
+
 SCHEMAS_REF = "#/components/schemas/{model}"
-# flask-jwt-extended's texts and codes, for a route that takes a token.
+# flask-jwt-extended's texts, for a route that takes a token.
 AUTH_401 = "Missing Authorization Header; Token has expired; Token has been revoked"
-AUTH_422 = {
-    "access": "Signature verification failed (or another bad token); Only non-refresh tokens are allowed",
-    "refresh": "Signature verification failed (or another bad token); Only refresh tokens are allowed",
-}
-BODY_400 = 'Request body must be a JSON object, or a field is invalid (`msg` names it: "email: ...")'
-BODY_413 = "Request body too large"
-
-
-class LegacyMessage(BaseModel):
-    """Every legacy error answer, and a few successes: one human-readable message."""
-
-    msg: str = Field(description="What happened, e.g. `Token has expired` or `Data source not found`")
+AUTH_422 = "Signature verification failed (or another bad token); Only non-refresh tokens are allowed"
+REFRESH_422 = "Signature verification failed (or another bad token); Only refresh tokens are allowed"
 
 
 def object_schema(*keys: str, **typed: dict[str, Any]) -> dict[str, Any]:
@@ -70,41 +62,78 @@ DATA_SOURCE = object_schema(
 )
 
 
+INTEGRATION = object_schema(
+    "config",
+    "created_at",
+    id={"type": "integer"},
+    owner_id={"type": "integer"},
+    name={"type": "string"},
+    provider={"type": "string"},
+    is_active={"type": "boolean"},
+)
+AUDIT_ENTRY = object_schema(
+    "user_id",
+    "action",
+    "resource_type",
+    "resource_id",
+    "details",
+    "ip_address",
+    "request_id",
+    "created_at",
+    id={"type": "integer"},
+)
+MESSAGE = object_schema(msg={"type": "string"})
+
+
 def page_of(key: str, item: dict[str, Any]) -> dict[str, Any]:
     """Return the schema of a list answer: `key` holds the items, with total, page and per_page."""
     counts = {name: {"type": "integer"} for name in ("total", "page", "per_page")}
     return object_schema(**{key: {"type": "array", "items": item}}, **counts)
 
 
-def legacy_responses(
-    success: int,
-    schema: dict[str, Any] | type[BaseModel],
-    *errors: int,
-    needs: TokenKind | None = None,
-    body: bool = False,
-) -> dict[int | str, dict[str, Any]]:
-    """Describe a legacy route's answers: its success, its `{"msg"}` errors, token and body errors."""
-    content = {"model": schema} if isinstance(schema, type) else {"content": _json(schema)}
-    described: dict[int, str] = {code: HTTPStatus(code).phrase for code in errors}
-    if body:
-        described[400] = BODY_400 if 400 not in errors else f"{described[400]}: {BODY_400}"
-        described[413] = BODY_413
-    if needs is not None:  # the kind of token the route needs
-        described[401] = AUTH_401 + (f"; {described[401]}" if 401 in errors else "")
-        described[422] = AUTH_422[needs]
-    answers: dict[int | str, dict[str, Any]] = {
-        success: {"description": HTTPStatus(success).phrase, **content}
-    }
-    for code in sorted(described):
-        answers[code] = {"description": described[code], "model": LegacyMessage}
-    return answers
+# Each route's success: its status and body.
+SUCCESS: dict[str, tuple[int, dict[str, Any]]] = {
+    "GET /api/health": (200, object_schema(status={"type": "string"}, service={"type": "string"})),
+    "POST /api/auth/register": (201, USER),
+    "POST /api/auth/login": (
+        200,
+        object_schema(access_token={"type": "string"}, refresh_token={"type": "string"}, user=USER),
+    ),
+    "POST /api/auth/refresh": (200, object_schema(access_token={"type": "string"})),
+    "POST /api/auth/logout": (200, MESSAGE),
+    "GET /api/users/me": (200, USER),
+    "PUT /api/users/me": (200, USER),
+    "GET /api/users": (200, page_of("users", USER)),
+    "PUT /api/users/<id>/role": (200, USER),
+    "GET /api/data-sources": (200, page_of("data_sources", DATA_SOURCE)),
+    "POST /api/data-sources": (201, DATA_SOURCE),
+    "GET /api/data-sources/<id>": (200, DATA_SOURCE),
+    "PUT /api/data-sources/<id>": (200, DATA_SOURCE),
+    "DELETE /api/data-sources/<id>": (200, MESSAGE),
+    "POST /api/data-sources/<id>/test": (
+        200,
+        object_schema("latency_ms", success={"type": "boolean"}, message={"type": "string"}),
+    ),
+    "GET /api/integrations": (200, page_of("integrations", INTEGRATION)),
+    "POST /api/integrations": (201, INTEGRATION),
+    "DELETE /api/integrations/<id>": (200, MESSAGE),
+    "GET /api/audit-logs": (200, page_of("audit_logs", AUDIT_ENTRY)),
+}
+# The JSON body each route reads, by the model that parses it.
+BODIES: dict[str, type[BaseModel]] = {
+    "POST /api/auth/register": RegisterIn,
+    "POST /api/auth/login": LoginIn,
+    "PUT /api/users/me": ProfileUpdate,
+    "PUT /api/users/<id>/role": RoleChange,
+    "POST /api/data-sources": LegacyDataSourceCreate,
+    "PUT /api/data-sources/<id>": LegacyDataSourceUpdate,
+    "POST /api/integrations": IntegrationCreate,
+}
+# Routes that take a refresh token rather than an access token.
+REFRESH = frozenset({"POST /api/auth/refresh"})
 
 
-def legacy_body(model: type[BaseModel]) -> dict[str, Any]:
-    """Return the `openapi_extra` declaring the JSON body a port parses itself (after its token check)."""
+def request_body(model: type[BaseModel]) -> dict[str, Any]:
+    """Return the OpenAPI request body of JSON parsed by `model` (its `$defs` still inside)."""
     schema = model.model_json_schema(ref_template=SCHEMAS_REF)
-    return {"requestBody": {"required": True, "content": _json(schema)}}
-
-
-def _json(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"application/json": {"schema": schema}}
+    return {"required": True, "content": {"application/json": {"schema": schema}}}

@@ -23,7 +23,7 @@ from fastapi_app.migration.registry import Registry, shape
 CONTRACT = Path(__file__).resolve().parents[3] / "docs" / "legacy-api.md"
 _ROW = re.compile(r"\|\s*(GET|POST|PUT|PATCH|DELETE)\s*\|\s*(/api/\S*)\s*\|([^|]*)\|([^|]*)\|([^|]*)\|")
 _STATUS = re.compile(r"(?<![\w.])([1-5]\d\d)(?![\w.])")
-MESSAGE = "#/components/schemas/LegacyMessage"
+MESSAGE = "#/components/schemas/LegacyError"
 
 
 @dataclass(frozen=True)
