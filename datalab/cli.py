@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -11,6 +13,7 @@ from pydantic import TypeAdapter, ValidationError
 from rich.console import Console
 from rich.progress import Progress
 from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.orm import Session
 
 from datalab import audit, migrate, startup
 from datalab.crypto import ConfigCipher
@@ -250,27 +253,19 @@ def legacy_serve(host: str, port: int, workers: int, threads: int | None) -> Non
 # --- migration (issue 5): routes goes here.
 
 
-@main.command("routes")
+@main.group("routes", invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
-def routes(as_json: bool) -> None:
-    """Print every legacy route: state, successor, requests per implementation, shadow mismatches, dates."""
+@click.pass_context
+def routes(context: click.Context, as_json: bool) -> None:
+    """Print every legacy route: live state, successor, requests per side, shadow mismatches, dates."""
+    if context.invoked_subcommand is not None:
+        return
     from fastapi_app.migration.ports import PORTED  # the names only; no app is built
-    from fastapi_app.migration.registry import RegistryError, load_registry
     from fastapi_app.migration.report import build_report, flask_blockers, format_retirement, format_table
 
-    settings = get_settings()
-    try:
-        registry = load_registry(settings, ported=PORTED)
-    except RegistryError as exc:
-        raise click.ClickException(str(exc)) from None
-    engine = make_engine(settings)
-    try:
-        with make_sessionmaker(engine)() as session:
-            lines = build_report(registry, session)
-    except (OperationalError, ProgrammingError):
-        raise click.ClickException("the database is not ready; run `datalab db upgrade` first") from None
-    finally:
-        engine.dispose()
+    registry = _route_registry()
+    with _report_session() as session:
+        lines = build_report(registry, session)
     blockers = flask_blockers(registry, PORTED)
     if as_json:
         payload = {
@@ -283,6 +278,59 @@ def routes(as_json: bool) -> None:
     else:
         click.echo(format_table(lines))
         click.echo(format_retirement(blockers))
+
+
+@routes.command("set")
+@click.argument("route")
+@click.argument("state", type=click.Choice(["legacy", "shadow", "canary", "migrated"]))
+@click.option("--percent", type=int, default=None, help="For canary: the share of callers the port serves.")
+@click.option("--reason", required=True, help="Why; kept in the audit log.")
+def routes_set(route: str, state: str, percent: int | None, reason: str) -> None:
+    """Move ROUTE (e.g. "GET /api/users/me") to STATE on every running server (within 2 s)."""
+    import getpass  # noqa: PLC0415
+
+    from fastapi_app.migration.live import LiveRoute, change_states  # noqa: PLC0415
+
+    registry = _route_registry()
+    wanted = {route: LiveRoute(state, percent)}  # type: ignore[arg-type]  # click.Choice checked it
+    try:
+        with _report_session() as session, session.begin():
+            changes = change_states(
+                session,
+                registry=registry,
+                wanted=wanted,
+                actor=f"cli:{getpass.getuser()}",
+                user_id=None,
+                reason=reason,
+            )
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    if not changes:
+        click.echo(f"{route} is already {wanted[route].label()}")
+    for change in changes:
+        click.echo(f"{change.route}: {change.before.label()} -> {change.after.label()}")
+
+
+def _route_registry() -> Any:
+    from fastapi_app.migration.ports import PORTED  # noqa: PLC0415 - the names only; no app is built
+    from fastapi_app.migration.registry import RegistryError, load_registry  # noqa: PLC0415
+
+    try:
+        return load_registry(get_settings(), ported=PORTED)
+    except RegistryError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@contextmanager
+def _report_session() -> Iterator[Session]:
+    engine = make_engine(get_settings())
+    try:
+        with make_sessionmaker(engine)() as session:
+            yield session
+    except (OperationalError, ProgrammingError):
+        raise click.ClickException("the database is not ready; run `datalab db upgrade` first") from None
+    finally:
+        engine.dispose()
 
 
 # --- datasets and storage (issue 15)

@@ -113,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.init_app(app)
     include_routers(app)
     add_edge_routes(app, settings, flask_app)
+    migration.guard.on_rollback.append(app.state.metrics.count_rollback)
     app.state.metrics.shared.register(TaskCollector(settings, sessions))
     app.state.gateway = gateway = install_gateway(app, settings)
     app.state.docs_paths = add_front_routes(app, docs=settings.env != "production")

@@ -6,7 +6,7 @@ from shared_models.base import Base, UTCDateTime, utcnow
 from shared_models.data_source import DataSource, SourceStatus, SourceType
 from shared_models.dataset import Dataset, DatasetFormat, DatasetVersion, VersionState
 from shared_models.integration import Integration
-from shared_models.migration import RouteStats, ShadowMismatch
+from shared_models.migration import RouteState, RouteStats, ShadowMismatch
 from shared_models.password_reset import PasswordResetToken
 from shared_models.project import Project, ProjectMember, ProjectRole
 from shared_models.task import AnalysisResult, AnalysisTask, TaskKind, TaskStatus
@@ -30,6 +30,7 @@ __all__ = [
     "ProjectRole",
     "RevokedToken",
     "Role",
+    "RouteState",
     "RouteStats",
     "SourceStatus",
     "ShadowMismatch",

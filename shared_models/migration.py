@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, String, Text
+from sqlalchemy import BigInteger, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared_models.base import Base, UTCDateTime, utcnow
@@ -40,3 +40,22 @@ class ShadowMismatch(Base):
     request_id: Mapped[str | None] = mapped_column(String(64))
     diff: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class RouteState(Base):
+    """Who serves one legacy route now: the live state every server process follows.
+
+    Seeded from the registry at first start; changed at run time by the admin API, the
+    CLI and the rollback guard. `version` grows with every change (one number for the
+    whole table), so a server sees a change by reading `max(version)` alone.
+    """
+
+    __tablename__ = "route_states"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    percent: Mapped[int | None] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(BigInteger, default=0, index=True)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    changed_by: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)

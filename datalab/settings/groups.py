@@ -332,7 +332,8 @@ class MigrationSettings(Group):
 
     route_states: JsonObject = Field(
         {},
-        description="JSON object from route name to legacy | shadow | migrated; overrides the registry file.",
+        description="JSON object from route name to legacy | shadow | canary:<1-99> | migrated; "
+        "wins over the stored live state at start-up.",
         examples=['{"GET /api/users/me": "migrated"}'],
     )
     routes_file: Path | None = Field(
@@ -350,6 +351,33 @@ class MigrationSettings(Group):
         "on",
         description="off: serve /api from the FastAPI ports alone, without loading Flask; "
         "refused while any route is not migrated.",
+    )
+    route_state_poll_seconds: float = Field(
+        1.0,
+        ge=0.05,
+        le=1.5,
+        description="Seconds between each process's checks for a live route state change (< 2 s).",
+    )
+    rollback_enabled: bool = Field(
+        True, description="Let the rollback guard move a misbehaving ported route back to Flask."
+    )
+    rollback_window_requests: int = Field(
+        200, ge=10, le=100_000, description="Requests per side (Flask, port) the guard keeps per route."
+    )
+    rollback_window_seconds: float = Field(
+        300.0, gt=0.0, le=86_400.0, description="Age in seconds past which the guard forgets a request."
+    )
+    rollback_min_requests: int = Field(
+        20, ge=1, le=100_000, description="Port requests (or shadow comparisons) before the guard judges."
+    )
+    rollback_max_error_delta: float = Field(
+        2.0, ge=0.0, le=100.0, description="Points by which the port's 5xx rate may exceed Flask's."
+    )
+    rollback_max_latency_ratio: float = Field(
+        2.0, gt=1.0, le=1_000.0, description="How many times Flask's p99 the port's p99 may reach."
+    )
+    rollback_max_mismatches: float = Field(
+        1.0, ge=0.0, le=100.0, description="Percent of shadow comparisons that may differ."
     )
 
 

@@ -54,6 +54,12 @@ class HttpMetrics:
             registry=self.registry,
             multiprocess_mode="livesum",
         )
+        self.rollbacks = Counter(
+            "datalab_route_rollbacks",
+            "Legacy routes the rollback guard moved back to Flask, by route.",
+            ["route"],
+            registry=self.registry,
+        )
         # Collectors that read shared state (the database) answer the same in every worker process.
         self.shared = CollectorRegistry()
         self.pool = Gauge(
@@ -77,6 +83,10 @@ class HttpMetrics:
             )
         series[0].inc()
         series[1].observe(seconds)
+
+    def count_rollback(self, route: str) -> None:
+        """Record one automatic rollback of `route` (the migration guard calls it)."""
+        self.rollbacks.labels(route).inc()
 
     def sample_pools(self) -> None:
         """Record how many connections each engine's pool has checked out, and its size."""

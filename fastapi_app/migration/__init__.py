@@ -1,5 +1,8 @@
-"""The route migration in one package: registry, ports, routing by state, shadow, counts, report, router.
+"""The route migration in one package: registry, live state, ports, routing, shadow, guard, counts, report.
 
+Public surface: `registry` (what routes exist and have ports), `live` (who serves each
+route now, changed at run time), `routing` and `middleware` (serving by that state),
+`shadow`, `guard` (automatic rollback), `report` and `router` (the admin API).
 `build_migration` is called by the app factory. It reads and checks the registry
 (refusing to start on a bad one), checks it against Flask's URL map, and gives the
 factory the route to put ahead of the Flask mount and the middleware to add. Without
@@ -20,6 +23,8 @@ from sqlalchemy import Engine
 from datalab.runtime import Runtime
 from datalab.settings import Settings
 from fastapi_app.database import AsyncDatabase
+from fastapi_app.migration.guard import RollbackGuard
+from fastapi_app.migration.live import LiveStates, Snapshot
 from fastapi_app.migration.ports import PORTED, build_ports_app, legacy_template, port_routes
 from fastapi_app.migration.registry import Registry, RegistryError, check_url_map, load_registry
 from fastapi_app.migration.report import flask_blockers
@@ -40,21 +45,31 @@ class Migration:
     counter: RouteCounter
     shadow: ShadowRunner
     route: MigratedRoutes
+    live: LiveStates
+    guard: RollbackGuard
     flush_seconds: float
-    # One flusher per event loop: tests run several clients (each with its loop) over one app.
+    # One flusher and watcher per event loop: tests run several clients (each with its loop) over one app.
     _flushers: list[asyncio.Task[None]] = field(default_factory=list, repr=False)
     _announced: bool = field(default=False, repr=False)
 
     async def start(self) -> None:
-        """Start flushing counts in the background; the first start also records every route's state."""
+        """Read the live states and start watching them and flushing counts in the background.
+
+        The first start also seeds the live states and records every route's state.
+        """
         if not self._announced:
             self._announced = True
+            await anyio.to_thread.run_sync(self.live.seed)
             await anyio.to_thread.run_sync(lambda: self.counter.flush(every_route=True))
+        else:
+            await anyio.to_thread.run_sync(self.live.refresh)
         self._flushers.append(asyncio.create_task(self._flush_forever()))
+        self._flushers.append(asyncio.create_task(self.live.watch()))
 
     async def stop(self) -> None:
-        """Let shadow calls finish, stop the flusher and write what is left."""
+        """Let shadow calls and rollbacks finish, stop the background tasks and write what is left."""
         await self.shadow.drain()
+        await self.guard.drain()
         loop = asyncio.get_running_loop()
         for flusher in [f for f in self._flushers if f.get_loop() is loop]:
             self._flushers.remove(flusher)
@@ -96,12 +111,16 @@ def build_migration(
         )
         templates = {name: legacy_route_path(rule) for name, rule in rules.items()}
     ports_app = build_ports_app(runtime, database)
-    migrated = [(ports[e.name], templates[e.name]) for e in registry.in_state("migrated")]
-    counter = RouteCounter(engine, {name: entry.state for name, entry in registry.routes.items()})
+    served = [(route, templates[name]) for name, route in ports.items()]
+    live = LiveStates(registry, engine, poll_seconds=settings.migration.route_state_poll_seconds)
+    counter = RouteCounter(engine, _state_labels(live.current))
+    live.listeners.append(lambda snapshot: counter.states.update(_state_labels(snapshot)))
+    guard = RollbackGuard(live, settings.migration)
     shadow = ShadowRunner(
         ports_app,
         registry,
         counter,
+        guard,
         sample_rate=settings.migration.shadow_sample_rate,
         timeout=settings.migration.shadow_timeout,
         max_concurrent=settings.migration.shadow_max_concurrent,
@@ -111,6 +130,12 @@ def build_migration(
         ports_app=ports_app,
         counter=counter,
         shadow=shadow,
-        route=MigratedRoutes(ports_app, migrated),
+        route=MigratedRoutes(ports_app, served, live),
+        live=live,
+        guard=guard,
         flush_seconds=settings.migration.migration_flush_seconds,
     )
+
+
+def _state_labels(snapshot: Snapshot) -> dict[str, str]:
+    return {name: route.label() for name, route in snapshot.routes.items()}

@@ -1,4 +1,5 @@
-"""Pure ASGI middleware for legacy routes: count who served them, add deprecation headers, feed shadow mode.
+"""Pure ASGI middleware for legacy routes: pin the live states, count who served them, add deprecation
+headers, feed shadow mode and the rollback guard.
 
 It runs inside the front layer (fastapi_app.edges.front), so the RouteInfo the serving half filled in
 (route template, implementation) is there when the response starts.
@@ -17,6 +18,7 @@ from datalab.context import current_route
 from fastapi_app.migration import Migration
 from fastapi_app.migration.diff import Answer
 from fastapi_app.migration.registry import SAFE_METHODS, RouteEntry
+from fastapi_app.migration.routing import SNAPSHOT_KEY
 from fastapi_app.migration.stats import Counted, Implementation
 
 V1_PREFIX = "/api/v1"
@@ -31,23 +33,28 @@ class MigrationMiddleware:
         self.registry = migration.registry
         self.counter = migration.counter
         self.shadow = migration.shadow
-        self.shadowing = bool(self.registry.in_state("shadow"))
+        self.live = migration.live
+        self.guard = migration.guard
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
         if scope["type"] != "http" or path == V1_PREFIX or path.startswith(V1_PREFIX + "/"):
             await self.app(scope, receive, send)
             return
+        # The one snapshot of the live states this whole request is served by (routing reads it too).
+        snapshot = scope[SNAPSHOT_KEY] = self.live.current
         info = current_route()
-        started = time.perf_counter()
-        wants_shadow = self.shadowing and scope["method"] in SAFE_METHODS and self.shadow.sampled()
+        wants_shadow = snapshot.shadowing and scope["method"] in SAFE_METHODS and self.shadow.sampled()
         entry: RouteEntry | None = None
         flask: Answer | None = None
+        status = 0
         size = 0
+        started = time.perf_counter()
 
         async def send_counted(message: Message) -> None:
-            nonlocal entry, flask, size
+            nonlocal entry, flask, size, status
             if message["type"] == "http.response.start" and info is not None:
+                status = message["status"]
                 entry = self.registry.entry_for(scope["method"], info.template)
                 if entry is not None:
                     served: Counted = (
@@ -56,7 +63,7 @@ class MigrationMiddleware:
                     self.counter.count(entry.name, served)
                     message["headers"] = [*message.get("headers", []), *deprecation_headers(entry, path)]
                     legacy = info.served_by in ("legacy_flask", "legacy_remote")
-                    if wants_shadow and entry.state == "shadow" and legacy:
+                    if wants_shadow and snapshot.of(entry.name).state == "shadow" and legacy:
                         flask = Answer(message["status"], _headers(message))
             elif message["type"] == "http.response.body" and flask is not None:
                 size += len(message.get("body", b""))
@@ -68,8 +75,11 @@ class MigrationMiddleware:
 
         await self.app(scope, receive, send_counted)
         if entry is not None and info is not None:
-            implementation: Implementation = "fastapi" if info.served_by == "fastapi" else "legacy_flask"
-            self.counter.time(entry.name, implementation, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            by_port = info.served_by == "fastapi"
+            implementation: Implementation = "fastapi" if by_port else "legacy_flask"
+            self.counter.time(entry.name, implementation, seconds)
+            self.guard.observe(entry.name, by_port=by_port, status=status, seconds=seconds)
         if entry is not None and flask is not None:
             self.shadow.start(entry, scope, flask, scope.get("state", {}).get("request_id"))
 

@@ -17,8 +17,10 @@ from typing import Any, Literal, cast
 
 from datalab.settings import Settings
 
-State = Literal["legacy", "shadow", "migrated"]
-STATES: tuple[State, ...] = ("legacy", "shadow", "migrated")
+State = Literal["legacy", "shadow", "canary", "migrated"]
+STATES: tuple[State, ...] = ("legacy", "shadow", "canary", "migrated")
+# States in which the FastAPI port runs, so the route needs one.
+PORT_STATES: frozenset[State] = frozenset({"shadow", "canary", "migrated"})
 DEFAULT_FILE = Path(__file__).with_name("routes.toml")
 SAFE_METHODS = ("GET", "HEAD")
 _NAME = re.compile(r"(GET|POST|PUT|PATCH|DELETE) (/[^\s]*)")
@@ -36,6 +38,7 @@ class RouteEntry:
 
     name: str
     state: State
+    percent: int | None = None  # the port's share of requests, in state `canary` only
     successor: str | None = None
     deprecation: datetime | None = None
     sunset: datetime | None = None
@@ -70,6 +73,8 @@ class Registry:
     compared_headers: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     source: str = ""
+    ported: frozenset[str] = frozenset()  # the routes with a FastAPI port
+    from_environment: frozenset[str] = frozenset()  # the routes ROUTE_STATES sets
     _by_shape: dict[tuple[str, str], RouteEntry] = field(default_factory=dict, repr=False)
 
     def entry_for(self, method: str, template: str | None) -> RouteEntry | None:
@@ -78,6 +83,10 @@ class Registry:
             return None
         method = "GET" if method == "HEAD" else method
         return self._by_shape.get((method, shape(template)))
+
+    def ported_names(self) -> frozenset[str]:
+        """Return the names of the routes a FastAPI port can serve."""
+        return self.ported
 
     def in_state(self, state: State) -> list[RouteEntry]:
         """Return the routes in `state`, in registry order."""
@@ -100,10 +109,11 @@ def load_registry(settings: Settings, *, ported: Iterable[str]) -> Registry:
     for name, state in settings.migration.route_states.items():
         if name not in routes:
             raise RegistryError(f"ROUTE_STATES names an unknown route {name!r}; see {path}")
-        routes[name] = replace(routes[name], state=_state(name, state, "ROUTE_STATES"))
+        state_name, percent = parse_state(name, state, "ROUTE_STATES")
+        routes[name] = replace(routes[name], state=state_name, percent=percent)
     available = set(ported)
     for entry in routes.values():
-        if entry.state != "legacy" and entry.name not in available:
+        if entry.state in PORT_STATES and entry.name not in available:
             raise RegistryError(f"route {entry.name!r} cannot be {entry.state}: it has no FastAPI port")
     shadow = _table(raw, "shadow", path)
     return Registry(
@@ -111,6 +121,8 @@ def load_registry(settings: Settings, *, ported: Iterable[str]) -> Registry:
         compared_headers=tuple(h.lower() for h in _strings(shadow.get("headers", []), "[shadow] headers")),
         ignore=tuple(_strings(shadow.get("ignore", []), "[shadow] ignore")),
         source=str(path),
+        ported=frozenset(available),
+        from_environment=frozenset(settings.migration.route_states),
         _by_shape={(e.method, shape(e.path)): e for e in routes.values()},
     )
 
@@ -155,9 +167,11 @@ def _entry(name: str, spec: object) -> RouteEntry:
         raise RegistryError(f"route {name!r}: a sunset needs a deprecation date (RFC 9745)")
     if sunset is not None and deprecation is not None and sunset < deprecation:
         raise RegistryError(f"route {name!r}: sunset {sunset.isoformat()} is before its deprecation")
+    state, percent = parse_state(name, spec.get("state", "legacy"), "state")
     return RouteEntry(
         name=name,
-        state=_state(name, spec.get("state", "legacy"), "state"),
+        state=state,
+        percent=percent,
         successor=successor,
         deprecation=deprecation,
         sunset=sunset,
@@ -165,11 +179,18 @@ def _entry(name: str, spec: object) -> RouteEntry:
     )
 
 
-def _state(name: str, value: object, where: str) -> State:
-    if value not in STATES:
-        choices = ", ".join(STATES)
+def parse_state(name: str, value: object, where: str) -> tuple[State, int | None]:
+    """Read a state as configured: `legacy`, `shadow`, `migrated`, or `canary:<percent>` (1 to 99)."""
+    text = value if isinstance(value, str) else ""
+    state, _, percent = text.partition(":")
+    if state not in STATES or (state == "canary") != bool(percent):
+        choices = ", ".join(s if s != "canary" else "canary:<1-99>" for s in STATES)
         raise RegistryError(f"route {name!r}: unknown state {value!r} in {where}; use one of {choices}")
-    return value
+    if state != "canary":
+        return cast(State, state), None
+    if not percent.isdigit() or not 1 <= int(percent) <= 99:
+        raise RegistryError(f"route {name!r}: canary percent {percent!r} in {where} must be 1 to 99")
+    return "canary", int(percent)
 
 
 def _moment(name: str, value: object, key: str) -> datetime | None:

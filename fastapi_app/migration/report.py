@@ -1,4 +1,4 @@
-"""The migration report: each legacy route's state, successor, dates, traffic and shadow mismatches.
+"""The migration report: each legacy route's live state, successor, dates, traffic split and mismatches.
 
 It also says whether Flask can be retired (LEGACY_MOUNT=off) and, if not, which routes keep it.
 """
@@ -10,10 +10,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fastapi_app.migration.live import read_snapshot
 from fastapi_app.migration.registry import Registry
 from fastapi_app.migration.stats import Implementation, Latency, read_stats, recent_mismatches
+from shared_models import RouteState
 
 
 @dataclass(frozen=True)
@@ -22,12 +25,18 @@ class RouteReport:
 
     route: str
     state: str
+    percent: int | None
+    ported: bool
+    changed_at: datetime | None
+    changed_by: str | None
+    reason: str | None
     live_state: str | None
     successor: str | None
     deprecation: datetime | None
     sunset: datetime | None
     served_legacy_flask: int
     served_fastapi: int
+    fastapi_share: float | None
     shadow_compared: int
     shadow_mismatches: int
     shadow_skipped: int
@@ -43,22 +52,32 @@ class RouteReport:
 def build_report(
     registry: Registry, session: Session, latencies: Mapping[str, dict[Implementation, Latency]] | None = None
 ) -> list[RouteReport]:
-    """Combine the registry (configured states) with the counts the servers stored and `latencies`."""
+    """Combine the registry with the live states, the counts the servers stored and `latencies`."""
     stats = read_stats(session)
+    live = read_snapshot(session, registry)
+    changes = {row.name: row for row in session.scalars(select(RouteState))}
     lines = []
     for entry in registry.routes.values():
         row = stats.get(entry.name)
+        change = changes.get(entry.name)
         latest = recent_mismatches(session, entry.name, limit=1) if row and row.shadow_mismatches else []
+        served = (row.served_legacy_flask + row.served_fastapi) if row else 0
         lines.append(
             RouteReport(
                 route=entry.name,
-                state=entry.state,
+                state=live.of(entry.name).state,
+                percent=live.of(entry.name).percent,
+                ported=entry.name in registry.ported,
+                changed_at=change.changed_at if change else None,
+                changed_by=change.changed_by if change else None,
+                reason=change.reason if change else None,
                 live_state=row.live_state if row else None,
                 successor=entry.successor,
                 deprecation=entry.deprecation,
                 sunset=entry.sunset,
                 served_legacy_flask=row.served_legacy_flask if row else 0,
                 served_fastapi=row.served_fastapi if row else 0,
+                fastapi_share=round(100 * row.served_fastapi / served, 1) if row and served else None,
                 shadow_compared=row.shadow_compared if row else 0,
                 shadow_mismatches=row.shadow_mismatches if row else 0,
                 shadow_skipped=row.shadow_skipped if row else 0,
@@ -76,6 +95,7 @@ COLUMNS = (
     "successor",
     "flask",
     "fastapi",
+    "fastapi %",
     "compared",
     "mismatches",
     "deprecation",
@@ -92,6 +112,7 @@ def format_table(lines: list[RouteReport]) -> str:
             line.successor or "-",
             str(line.served_legacy_flask),
             str(line.served_fastapi),
+            "-" if line.fastapi_share is None else f"{line.fastapi_share:g}",
             str(line.shadow_compared),
             str(line.shadow_mismatches),
             line.deprecation.date().isoformat() if line.deprecation else "-",
@@ -109,10 +130,11 @@ def format_table(lines: list[RouteReport]) -> str:
 
 
 def _state(line: RouteReport) -> str:
-    # A server that last ran the route in another state than this configuration says is worth seeing.
-    if line.live_state and line.live_state != line.state:
-        return f"{line.state} (servers: {line.live_state})"
-    return line.state
+    state = f"canary:{line.percent}" if line.state == "canary" else line.state
+    # A server that last ran the route in another state than the live one is worth seeing.
+    if line.live_state and line.live_state != state:
+        return f"{state} (servers: {line.live_state})"
+    return state
 
 
 def flask_blockers(registry: Registry, ported: Iterable[str]) -> list[str]:

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Scope
 
 from datalab.context import bind_route
 from fastapi_app.migration.diff import Answer, compare
+from fastapi_app.migration.guard import RollbackGuard
 from fastapi_app.migration.registry import Registry, RouteEntry
 from fastapi_app.migration.stats import RouteCounter
 
@@ -34,6 +35,7 @@ class ShadowRunner:
         ports_app: ASGIApp,
         registry: Registry,
         counter: RouteCounter,
+        guard: RollbackGuard,
         *,
         sample_rate: float,
         timeout: float,
@@ -42,6 +44,7 @@ class ShadowRunner:
         self.ports_app = ports_app
         self.registry = registry
         self.counter = counter
+        self.guard = guard
         self.sample_rate = sample_rate
         self.timeout = timeout
         self.max_concurrent = max_concurrent
@@ -78,6 +81,7 @@ class ShadowRunner:
         if diff is not None:
             self.counter.record_mismatch(entry.name, request_id, diff)
             log.warning("shadow mismatch on %s (request %s):\n%s", entry.name, request_id, diff)
+        self.guard.observe_shadow(entry.name, mismatched=diff is not None)
 
     async def _compare(self, entry: RouteEntry, scope: Scope, flask: Answer) -> str | None:
         try:
