@@ -73,13 +73,15 @@ class MigrationMiddleware:
                     flask.body += message.get("body", b"")
             await send(message)
 
-        await self.app(scope, receive, send_counted)
-        if entry is not None and info is not None:
-            seconds = time.perf_counter() - started
-            by_port = info.served_by == "fastapi"
-            implementation: Implementation = "fastapi" if by_port else "legacy_flask"
-            self.counter.time(entry.name, implementation, seconds)
-            self.guard.observe(entry.name, by_port=by_port, status=status, seconds=seconds)
+        try:
+            await self.app(scope, receive, send_counted)
+        finally:  # a half that raised after its 500 was sent is the guard's business most of all
+            if entry is not None and info is not None:
+                seconds = time.perf_counter() - started
+                by_port = info.served_by == "fastapi"
+                implementation: Implementation = "fastapi" if by_port else "legacy_flask"
+                self.counter.time(entry.name, implementation, seconds)
+                self.guard.observe(entry.name, by_port=by_port, status=status, seconds=seconds)
         if entry is not None and flask is not None:
             self.shadow.start(entry, scope, flask, scope.get("state", {}).get("request_id"))
 

@@ -8,9 +8,11 @@ Flask for routes in state `shadow`. Each route's `name` is its registry name.
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
+from starlette.routing import Match
 
 from datalab.runtime import Runtime
 from fastapi_app.database import AsyncDatabase
@@ -52,3 +54,20 @@ def legacy_template(route: APIRoute) -> str:
 def port_routes() -> dict[str, APIRoute]:
     """Return every port's route by registry name (their paths are the full legacy paths: no prefix)."""
     return {route.name: route for router in ROUTERS for route in router.routes if isinstance(route, APIRoute)}
+
+
+def ported_name_for(method: str, path: str) -> str | None:
+    """Return the registry name of the port that would serve `method path` (HEAD as GET), or None.
+
+    The same match the router makes, so tests ask the ports themselves which requests they serve.
+    """
+    scope = {"type": "http", "method": "GET" if method == "HEAD" else method, "path": path}
+    for name, route in _routes().items():
+        if route.matches(scope)[0] is Match.FULL:
+            return name
+    return None
+
+
+@cache
+def _routes() -> dict[str, APIRoute]:
+    return port_routes()
