@@ -25,6 +25,7 @@ from fastapi_app.migration.ports.contract import (
     BODIES,
     REFRESH,
     REFRESH_422,
+    STRICT_BODIES,
     SUCCESS,
     request_body,
 )
@@ -81,7 +82,7 @@ def _describe(operation: dict[str, Any], entry: RouteEntry, schemas: dict[str, A
         responses["422"]["description"] = REFRESH_422 if entry.name in REFRESH else AUTH_422
     operation["responses"] = responses
     if entry.name in BODIES:
-        body = request_body(BODIES[entry.name])
+        body = request_body(BODIES[entry.name], strict=entry.name in STRICT_BODIES)
         schemas.update(body["content"]["application/json"]["schema"].pop("$defs", {}))
         operation["requestBody"] = body
     if entry.deprecation is not None:

@@ -129,11 +129,19 @@ BODIES: dict[str, type[BaseModel]] = {
     "PUT /api/data-sources/<id>": LegacyDataSourceUpdate,
     "POST /api/integrations": IntegrationCreate,
 }
+# The one body whose unknown keys are refused (400); every other route ignores them, as Flask does.
+STRICT_BODIES = frozenset({"PUT /api/users/me"})
 # Routes that take a refresh token rather than an access token.
 REFRESH = frozenset({"POST /api/auth/refresh"})
 
 
-def request_body(model: type[BaseModel]) -> dict[str, Any]:
-    """Return the OpenAPI request body of JSON parsed by `model` (its `$defs` still inside)."""
+def request_body(model: type[BaseModel], *, strict: bool) -> dict[str, Any]:
+    """Return the OpenAPI request body of JSON parsed by `model` (its `$defs` still inside).
+
+    Unless `strict`, other keys are allowed: the route ignores them.
+    """
     schema = model.model_json_schema(ref_template=SCHEMAS_REF)
+    if not strict:
+        for variant in [schema, *schema.get("oneOf", [])]:
+            variant.pop("additionalProperties", None)
     return {"required": True, "content": {"application/json": {"schema": schema}}}
