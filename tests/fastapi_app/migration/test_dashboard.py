@@ -81,6 +81,7 @@ def test_admin_flips_a_route_in_the_browser_and_rolls_it_back(
             row = page.locator(f'tr[data-route="{ROUTE}"]')
             expect(row.locator("td.state")).to_have_text(re.compile(r"^legacy"), timeout=15_000)
             assert page.evaluate("document.documentElement.outerHTML").count("Bearer") == 0
+            expect(page.locator("form#login")).to_be_hidden()
 
             row.locator("button[data-action=migrate]").click()
             expect(row.locator("td.state")).to_have_text(re.compile(r"^migrated"), timeout=15_000)
