@@ -43,6 +43,7 @@ from fastapi_app.edges.logs import configure_logging
 from fastapi_app.gateway import Gateway, install_gateway
 from fastapi_app.migration import build_migration
 from fastapi_app.migration.fallback import LegacyFallback
+from fastapi_app.migration.pages import add_migration_pages
 from fastapi_app.migration.ports import port_routes
 from fastapi_app.mount import LegacyMount, legacy_mount
 
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics.shared.register(TaskCollector(settings, sessions))
     app.state.gateway = gateway = install_gateway(app, settings)
     app.state.docs_paths = add_front_routes(app, docs=settings.env != "production")
+    app.state.page_csp = add_migration_pages(app, migration)  # /api/openapi.json and /admin/migration
     app.state.methods_for = allowed_methods(app)
     app.router.routes.append(migration.route)  # legacy routes in state `migrated`, ahead of Flask
     if flask_app is None:  # LEGACY_MOUNT=off: what no port serves gets Flask's 404/405/OPTIONS answers

@@ -17,7 +17,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import structlog
@@ -52,6 +52,7 @@ class FrontMiddleware:
         trusted_proxies: Sequence[str] = (),
         hsts_seconds: int = 0,
         docs_paths: tuple[str, ...] = (),
+        page_csp: Mapping[str, str] | None = None,
         template_for: Callable[[str], str | None] = lambda _: None,
         tracing: Tracing | None = None,
         slow_request_ms: float | None = None,
@@ -62,6 +63,11 @@ class FrontMiddleware:
         self.api_headers = security_headers(csp=API_CSP, hsts_seconds=hsts_seconds)
         self.docs_headers = security_headers(csp=DOCS_CSP, hsts_seconds=hsts_seconds)
         self.docs_paths = docs_paths
+        # Pages with a policy of their own (path to CSP), e.g. the migration dashboard.
+        self.page_headers = {
+            path: security_headers(csp=csp, hsts_seconds=hsts_seconds)
+            for path, csp in (page_csp or {}).items()
+        }
         self.template_for = template_for
         # A matched route's template never changes: look it up once per route, not per request.
         self.templates: dict[int, str | None] = {}
@@ -85,7 +91,9 @@ class FrontMiddleware:
         client_ip = self._client(scope, forwarded)
         bind_request(request_id, client_ip)
         info = bind_route()
-        ours = self.docs_headers if scope["path"] in self.docs_paths else self.api_headers
+        ours = self.page_headers.get(scope["path"]) or (
+            self.docs_headers if scope["path"] in self.docs_paths else self.api_headers
+        )
         id_header = (REQUEST_ID_HEADER, request_id.encode())
         status = 500
 

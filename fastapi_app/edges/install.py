@@ -59,6 +59,7 @@ def add_middleware(app: FastAPI, settings: Settings, migration: Migration, strea
                 "trusted_proxies": edges.trusted_proxies,
                 "hsts_seconds": edges.hsts_seconds,
                 "docs_paths": docs,
+                "page_csp": getattr(app.state, "page_csp", {}),
                 "template_for": route_templates(app),
                 "tracing": app.state.tracing,
                 "slow_request_ms": settings.tracing.slow_request_ms,

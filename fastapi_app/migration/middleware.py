@@ -21,7 +21,7 @@ from fastapi_app.migration.diff import Answer
 from fastapi_app.migration.registry import SAFE_METHODS, WRITE_METHODS, RouteEntry
 from fastapi_app.migration.routing import SNAPSHOT_KEY
 from fastapi_app.migration.shadow import Rehearsed
-from fastapi_app.migration.stats import Counted
+from fastapi_app.migration.stats import Counted, Implementation
 
 MAX_SHADOW_BODY = 1_048_576  # a bigger Flask answer is not held in memory to be compared
 
@@ -86,6 +86,8 @@ class MigrationMiddleware:
             if entry is not None and info is not None:
                 seconds = time.perf_counter() - started
                 by_port = info.served_by == "fastapi"
+                implementation: Implementation = "fastapi" if by_port else "legacy_flask"
+                self.counter.time(entry.name, implementation, seconds)
                 self.guard.observe(entry.name, by_port=by_port, status=status, seconds=seconds)
         if entry is not None and flask is not None:
             request_id = scope.get("state", {}).get("request_id")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from fastapi_app.migration.live import read_snapshot
 from fastapi_app.migration.registry import Registry
-from fastapi_app.migration.stats import read_stats, recent_mismatches
+from fastapi_app.migration.stats import Implementation, Latency, read_stats, recent_mismatches
 from shared_models import RouteState
 
 
@@ -43,14 +43,17 @@ class RouteReport:
     shadow_skipped: int
     last_mismatch: str | None
     last_mismatch_at: datetime | None
+    latency: dict[Implementation, Latency] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         """Return the line as JSON-ready values (times as ISO 8601)."""
         return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(self).items()}
 
 
-def build_report(registry: Registry, session: Session) -> list[RouteReport]:
-    """Combine the registry with the live states and the counts the servers stored."""
+def build_report(
+    registry: Registry, session: Session, latencies: Mapping[str, dict[Implementation, Latency]] | None = None
+) -> list[RouteReport]:
+    """Combine the registry with the live states, the counts the servers stored and `latencies`."""
     stats = read_stats(session)
     live = read_snapshot(session, registry)
     changes = {row.name: row for row in session.scalars(select(RouteState))}
@@ -81,6 +84,7 @@ def build_report(registry: Registry, session: Session) -> list[RouteReport]:
                 shadow_skipped=row.shadow_skipped if row else 0,
                 last_mismatch=latest[0].diff if latest else None,
                 last_mismatch_at=latest[0].created_at if latest else None,
+                latency=dict((latencies or {}).get(entry.name, {})),
             )
         )
     return lines

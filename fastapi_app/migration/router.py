@@ -23,6 +23,14 @@ StateName = Literal["legacy", "shadow", "canary", "migrated"]
 Admin = Annotated[User, require_role(Role.ADMIN)]
 
 
+class LatencyRead(BaseModel):
+    """How long one implementation took to answer a route's latest requests."""
+
+    samples: int = Field(description="How many of the latest requests these percentiles cover")
+    p50_ms: float
+    p99_ms: float
+
+
 class RouteMigrationRead(BaseModel):
     """One legacy route: who serves it, what replaces it, and what it has served."""
 
@@ -45,6 +53,9 @@ class RouteMigrationRead(BaseModel):
     shadow_skipped: int = Field(description="Shadow calls skipped because too many were running")
     last_mismatch: str | None = Field(description="The latest mismatch's diff")
     last_mismatch_at: datetime | None
+    latency: dict[Literal["legacy_flask", "fastapi"], LatencyRead] = Field(
+        description="p50 and p99 by implementation, of this server process's latest requests"
+    )
 
 
 class MigrationReport(BaseModel):
@@ -111,7 +122,7 @@ async def move_routes(
 
 
 def _report(db: Session, migration: Migration) -> MigrationReport:
-    lines = build_report(migration.registry, db)
+    lines = build_report(migration.registry, db, migration.counter.latencies())
     blockers = flask_blockers({line.route: line.state for line in lines}, PORTED)
     return MigrationReport(
         registry=migration.registry.source,

@@ -9,8 +9,9 @@ worker processes can flush into the same rows.
 from __future__ import annotations
 
 import logging
+import math
 import threading
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,6 +37,17 @@ COUNTERS: tuple[Counted, ...] = (
     "shadow_skipped",
 )
 MAX_PENDING_MISMATCHES = 1_000
+LATENCY_WINDOW = 1_000  # the latest requests per route and implementation the percentiles come from
+Implementation = Literal["legacy_flask", "fastapi"]
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Percentiles of one route's latest requests served by one implementation."""
+
+    samples: int
+    p50_ms: float
+    p99_ms: float
 
 
 @dataclass(frozen=True)
@@ -57,11 +69,31 @@ class RouteCounter:
         self._lock = threading.Lock()
         self._counts: Counter[tuple[str, Counted]] = Counter()
         self._mismatches: list[Mismatch] = []
+        self._durations: dict[tuple[str, Implementation], deque[float]] = {}
 
     def count(self, route: str, counter: Counted) -> None:
         """Add one to `counter` of `route`."""
         with self._lock:
             self._counts[(route, counter)] += 1
+
+    def time(self, route: str, implementation: Implementation, seconds: float) -> None:
+        """Keep how long `implementation` took to answer one request to `route` (the latest ones only)."""
+        with self._lock:
+            durations = self._durations.get((route, implementation))
+            if durations is None:
+                durations = self._durations[(route, implementation)] = deque(maxlen=LATENCY_WINDOW)
+            durations.append(seconds)
+
+    def latencies(self) -> dict[str, dict[Implementation, Latency]]:
+        """Return p50 and p99 of each route's latest requests, by implementation (this process only)."""
+        with self._lock:
+            copies = {key: sorted(durations) for key, durations in self._durations.items()}
+        found: dict[str, dict[Implementation, Latency]] = {}
+        for (route, implementation), durations in copies.items():
+            found.setdefault(route, {})[implementation] = Latency(
+                samples=len(durations), p50_ms=_percentile(durations, 50), p99_ms=_percentile(durations, 99)
+            )
+        return found
 
     def record_mismatch(self, route: str, request_id: str | None, diff: str) -> None:
         """Count a mismatch and keep its diff (the oldest are dropped past a bound, never the count)."""
@@ -134,3 +166,9 @@ def recent_mismatches(session: Session, route: str, limit: int = 5) -> list[Shad
         .limit(limit)
     )
     return list(session.scalars(query))
+
+
+def _percentile(ordered: list[float], rank: int) -> float:
+    # Nearest rank: the smallest duration at least `rank` % of the requests did not exceed, in ms.
+    index = max(0, math.ceil(rank / 100 * len(ordered)) - 1)
+    return round(ordered[index] * 1000, 2)
