@@ -39,7 +39,7 @@ def add_request_id(
 def add_trace_ids(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
-    """Add the current trace and span ids, if a span is current (a structlog processor; tracing on)."""
+    """Add the current trace and span ids, if a span is current (a structlog processor)."""
     ids = trace_ids()
     if ids is not None:
         event_dict.setdefault("trace_id", ids[0])
@@ -67,7 +67,9 @@ def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         add_request_id,
-        *([add_trace_ids] if settings.tracing.enabled else []),
+        # Always in the chain (outside a span it adds nothing): loggers cache the chain on first use,
+        # so one left out here would stay out of loggers made before tracing was turned on.
+        add_trace_ids,
     ]
     structlog.configure(
         processors=[

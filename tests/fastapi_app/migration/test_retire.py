@@ -13,15 +13,17 @@ from click.testing import CliRunner
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from flask import Flask
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
 
 from datalab.cli import main
-from datalab.settings import Settings, get_settings
+from datalab.settings import Settings
 from fastapi_app.main import create_app
 from fastapi_app.migration.ports import PORTED, legacy_template, port_routes
 from fastapi_app.migration.registry import RegistryError, check_url_map, load_registry
 from fastapi_app.migration.report import FLASK_MODULES, flask_modules
 from legacy_flask.app import legacy_route_path
-from shared_models import Role
+from shared_models import Role, RouteState
 from tests.edge_apps import free_port
 from tests.fastapi_app.migration.conftest import Build
 from tests.gateway_servers import VENV_BIN, settings_env, start, stop, wait_for_port
@@ -110,12 +112,21 @@ def test_ports_name_routes_as_flask_does(settings: Settings, flask_app: Flask) -
     assert {name: legacy_template(route) for name, route in port_routes().items()} == flask_templates
 
 
-def test_cli_says_what_keeps_flask(cli_env: dict[str, str], migrated: None) -> None:
-    kept = CliRunner().invoke(main, ["routes"], env={**cli_env, "ROUTE_STATES": "{}"})
-    get_settings.cache_clear()  # the CLI reads the settings once per process
-    retirable = CliRunner().invoke(
-        main, ["routes", "--json"], env={**cli_env, "ROUTE_STATES": json.dumps(ALL_MIGRATED)}
-    )
+def test_cli_says_what_keeps_flask(cli_env: dict[str, str], migrated: None, session: Session) -> None:
+    # The report reads the live states: none yet, so every route is in its registry state (legacy).
+    session.execute(delete(RouteState))
+    session.commit()
+    try:
+        kept = CliRunner().invoke(main, ["routes"], env=cli_env)
+        for name in ALL_MIGRATED:
+            moved = CliRunner().invoke(
+                main, ["routes", "set", name, "migrated", "--reason", "t"], env=cli_env
+            )
+            assert moved.exit_code == 0, moved.output
+        retirable = CliRunner().invoke(main, ["routes", "--json"], env=cli_env)
+    finally:
+        session.execute(delete(RouteState))
+        session.commit()
 
     assert "Flask cannot be retired yet: 19 route(s) not migrated:" in kept.output
     assert "  GET /api/health (legacy)" in kept.output

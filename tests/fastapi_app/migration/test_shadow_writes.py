@@ -40,8 +40,8 @@ from tests.fastapi_app.migration.test_switch import Seen, scenario
 from tests.fastapi_app.test_accounts import Inbox, inbox, smtp_settings  # noqa: F401 (inbox: a fixture)
 from tests.helpers import PASSWORD, Accounts, valid_config
 
-# Tables of the migration's own bookkeeping: the shadow run counts comparisons there, on purpose.
-BOOKKEEPING = ("route_stats", "shadow_mismatch")
+# Tables of the migration's own bookkeeping: the shadow run counts comparisons (and seeds its states) there.
+BOOKKEEPING = ("route_stats", "shadow_mismatch", "route_states")
 # Values no two runs of one scenario share, shadowed or not: salts, nonces, random ids, request ids.
 RANDOM = {"password_hash", "token_hash", "refresh_jti", "jti", "request_id"}
 # audit_log.resource_type -> the table its resource_id is an id of.
