@@ -19,7 +19,8 @@ from schemathesis.engine import events, from_schema
 from shared_models import Role
 from tests.helpers import Accounts
 
-MAX_EXAMPLES = 30
+# Every phase runs (coverage included); more examples per operation buy little and cost minutes per pass.
+MAX_EXAMPLES = 10
 
 
 def _operations(app: FastAPI) -> set[str]:
