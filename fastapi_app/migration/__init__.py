@@ -59,10 +59,10 @@ class Migration:
         """
         if not self._announced:
             self._announced = True
-            await anyio.to_thread.run_sync(self.live.seed)
+            await anyio.to_thread.run_sync(self.live.catch_up)
             await anyio.to_thread.run_sync(lambda: self.counter.flush(every_route=True))
         else:
-            await anyio.to_thread.run_sync(self.live.refresh)
+            await anyio.to_thread.run_sync(self.live.catch_up)
         self._flushers.append(asyncio.create_task(self._flush_forever()))
         self._flushers.append(asyncio.create_task(self.live.watch()))
 

@@ -21,6 +21,7 @@ from typing import Any
 import anyio
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from datalab import audit
@@ -209,6 +210,7 @@ class LiveStates:
         self.current = configured(registry)
         self._swap = threading.Lock()  # the watcher and a PATCH may refresh at once; never swap back
         self.listeners: list[Any] = []  # called with each new snapshot (the counters' state labels)
+        self.seeded = False
 
     def seed(self) -> None:
         """Seed the table (first start of this process) and read it."""
@@ -216,7 +218,19 @@ class LiveStates:
             for change in seed_states(session, self.registry):
                 before, after = change.before.label(), change.after.label()
                 log.warning("ROUTE_STATES moved %s from %s to %s", change.route, before, after)
+        self.seeded = True
         self.refresh()
+
+    def catch_up(self) -> None:
+        """Seed (or refresh, once seeded); while the database does not answer, keep the snapshot."""
+        try:
+            if self.seeded:
+                self.refresh()
+            else:
+                self.seed()
+        except DBAPIError as exc:
+            # The process must start and answer 503 on a dead database; the watcher seeds later.
+            log.warning("live route states not read (%s); serving the configured ones", type(exc).__name__)
 
     def refresh(self) -> bool:
         """Read the table if its stamp moved and swap the snapshot; tell whether it changed."""
@@ -236,6 +250,6 @@ class LiveStates:
         while True:
             await asyncio.sleep(self.poll_seconds)
             try:
-                await anyio.to_thread.run_sync(self.refresh)
+                await anyio.to_thread.run_sync(self.refresh if self.seeded else self.seed)
             except Exception:  # a database restarting must not stop the watcher for good
                 log.exception("could not read the live route states; retrying")
