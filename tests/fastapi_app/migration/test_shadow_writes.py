@@ -46,7 +46,8 @@ BOOKKEEPING = ("route_stats", "shadow_mismatch", "route_states")
 RANDOM = {"password_hash", "token_hash", "refresh_jti", "jti", "request_id"}
 # audit_log.resource_type -> the table its resource_id is an id of.
 RESOURCE_TABLES = {"data_source": "data_source", "user": "user_account", "integration": "integration"}
-NUMBER_ID = re.compile(rb'"id":\d+')
+# Ids and references to them, as the audit log's entries carry them too (`"resource_id":"4"`).
+NUMBER_ID = re.compile(rb'"(id|user_id|resource_id)":"?\d+"?')
 PATH_ID = re.compile(r"/\d+")
 Rehearsing = tuple[FastAPI, TestClient]
 
@@ -106,6 +107,8 @@ def dump(engine: Engine, cipher: ConfigCipher) -> dict[str, list[tuple[Any, ...]
     tables = [t for t in Base.metadata.sorted_tables if t.name not in BOOKKEEPING]
     with engine.connect() as connection:
         rows = {t.name: [dict(r._mapping) for r in connection.execute(select(t))] for t in tables}
+    # A server started in shadow audits its routes' move there (route.*): bookkeeping, not the scenario's.
+    rows["audit_log"] = [r for r in rows["audit_log"] if not str(r["action"]).startswith("route.")]
     ranks = {
         t.name: {row["id"]: rank for rank, row in enumerate(sorted(rows[t.name], key=lambda r: r["id"]))}
         for t in tables
@@ -138,16 +141,20 @@ def dump(engine: Engine, cipher: ConfigCipher) -> dict[str, list[tuple[Any, ...]
     return dumped
 
 
-def client_view(log: list[Seen], dialect: str) -> list[Seen]:
-    """What the client saw; on PostgreSQL with ids as placeholders (a rehearsal uses up a sequence value)."""
-    if dialect != "postgresql":
-        return log
+def client_view(log: list[Seen]) -> list[Seen]:
+    """What the client saw, ids as placeholders.
+
+    On PostgreSQL a rehearsal uses up a sequence value; on both, a server started in shadow writes
+    audit rows (route.state_changed) that the run without shadow may not have, which moves the ids
+    of the audit entries the scenario reads. The database dump compares ids by rank instead.
+    """
     return [
         replace(
             s,
             request=PATH_ID.sub("/<id>", s.request),
-            headers=tuple((k, PATH_ID.sub("/<id>", v)) for k, v in s.headers),  # Link: </api/v1/.../2>
-            body=NUMBER_ID.sub(b'"id":<id>', s.body),
+            # Link: </api/v1/.../2>; an id's digits change the length.
+            headers=tuple((k, PATH_ID.sub("/<id>", v)) for k, v in s.headers if k != "content-length"),
+            body=NUMBER_ID.sub(rb'"\1":<id>', s.body),
         )
         for s in log
     ]
@@ -161,7 +168,6 @@ def test_every_write_route_is_rehearsed_without_mismatch_and_leaves_what_flask_a
     settings: Settings,
 ) -> None:
     engine, cipher = app.state.engine, app.state.runtime.cipher
-    dialect = engine.dialect.name
     alone, _ = scenario(client, accounts)  # the session's app: every route legacy
     flask_alone = dump(engine, cipher)
 
@@ -173,7 +179,7 @@ def test_every_write_route_is_rehearsed_without_mismatch_and_leaves_what_flask_a
 
     assert not mismatches, [m.diff for m in mismatches]
     assert dump(engine, cipher) == flask_alone
-    assert client_view(seen, dialect) == client_view(alone, dialect)
+    assert client_view(seen) == client_view(alone)
     assert set(served.values()) == {"legacy_flask"}
     for name in write_routes(settings):
         # The shadow runs are not served requests; every ported write route was rehearsed.
