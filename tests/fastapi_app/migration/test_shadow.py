@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.types import Receive, Scope, Send
 
 from datalab.blocking import wait_for
 from fastapi_app.migration.ports import data_sources as data_source_ports
@@ -217,15 +219,18 @@ def test_shadow_calls_beyond_the_limit_are_skipped_and_counted(
 ) -> None:
     app, client = build(shadow_max_concurrent=1, shadow_timeout=30.0, **SHADOW_ME)
     headers = accounts.headers(accounts.create("busy@example.com"))
-    from datalab.legacy_json import user_json as real
-
+    shadow = migration_of(app).shadow
+    ports_app = shadow.ports_app
     release = threading.Event()
 
-    def held(user: User) -> dict[str, Any]:
-        release.wait(timeout=30)  # the first shadow call stays under way until both requests are in
-        return real(user)
+    async def held(scope: Scope, receive: Receive, send: Send) -> None:
+        # The first shadow call stays under way until both requests are in; it waits without
+        # blocking the event loop, which also serves the client's requests.
+        while not release.is_set():
+            await asyncio.sleep(0.01)
+        await ports_app(scope, receive, send)
 
-    monkeypatch.setattr(user_ports, "user_json", held)
+    monkeypatch.setattr(shadow, "ports_app", held)
     try:
         for _ in range(2):
             assert client.get("/api/users/me", headers=headers).status_code == 200
