@@ -224,10 +224,9 @@ def test_shadow_calls_beyond_the_limit_are_skipped_and_counted(
     release = threading.Event()
 
     async def held(scope: Scope, receive: Receive, send: Send) -> None:
-        # The first shadow call stays under way until both requests are in; it waits without
-        # blocking the event loop, which also serves the client's requests.
-        while not release.is_set():
-            await asyncio.sleep(0.01)
+        # The first shadow call stays under way until both requests are in; it waits on a thread,
+        # not on the event loop, which also serves the client's requests.
+        await asyncio.to_thread(release.wait, 30)
         await ports_app(scope, receive, send)
 
     monkeypatch.setattr(shadow, "ports_app", held)
