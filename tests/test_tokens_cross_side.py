@@ -6,6 +6,7 @@ legacy /api (flask-jwt-extended's `{"msg"}` and status) and of /api/v1 (401 enve
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,8 +22,11 @@ from flask import Flask
 from flask_jwt_extended import JWTManager, create_access_token, create_refresh_token
 from flask_jwt_extended import decode_token as flask_decode_token
 from httpx2 import Response
+from pydantic import SecretStr
 from sqlalchemy.orm import Session
 
+from datalab import tokens
+from datalab.errors import TokenError
 from datalab.services.sessions import TokenPair
 from shared_models import AuthSession, User
 from tests.helpers import PASSWORD, Accounts, bearer
@@ -283,6 +287,33 @@ def test_expired_token_refused_on_both_sides(
     claims["exp"] = datetime.now(UTC) - timedelta(seconds=leeway + 30)
     token = jwt.encode(claims, secret, algorithm="HS256")
     assert_refused(door.call(client, token), door, status=401, msg=EXPIRED, code="TOKEN_EXPIRED")
+
+
+@pytest.mark.parametrize("door", ACCESS_DOORS, ids=str)
+def test_token_accepted_then_expired_is_refused_on_both_sides(
+    client: TestClient, user: User, pair: TokenPair, secret: str, leeway: int, door: Door
+) -> None:
+    """A token verified once is remembered, but its expiry still counts on every request."""
+    claims = valid_claims(pair, user, door.kind)
+    claims["exp"] = datetime.now(UTC) + timedelta(seconds=1.5 - leeway)
+    token = jwt.encode(claims, secret, algorithm="HS256")
+    assert_accepted(door.call(client, token), door, user)
+
+    time.sleep(2)
+
+    assert_refused(door.call(client, token), door, status=401, msg=EXPIRED, code="TOKEN_EXPIRED")
+
+
+def test_a_verified_token_is_refused_under_another_secret(app: FastAPI, user: User, pair: TokenPair) -> None:
+    """A token checked under one secret is not taken on trust once the secret changes."""
+    settings = app.state.settings
+    assert tokens.decode_token(settings, pair.access.token, expected="access")["sub"] == str(user.id)
+    rotated = settings.model_copy(
+        update={"security": settings.security.model_copy(update={"jwt_secret_key": SecretStr("n" * 64)})}
+    )
+
+    with pytest.raises(TokenError, match="Signature verification failed"):
+        tokens.decode_token(rotated, pair.access.token, expected="access")
 
 
 @pytest.mark.parametrize("claim", ["nbf", "iat"])
