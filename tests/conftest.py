@@ -24,7 +24,6 @@ from cryptography.fernet import Fernet
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from flask import Flask
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -33,9 +32,10 @@ from datalab.settings import Settings, get_settings
 from datalab.settings.sources import variables
 from datalab.storage import FINAL_PREFIX, TEMP_PREFIX, ObjectStore
 from fastapi_app.main import create_app
-from shared_models import Base, Role, User
+from shared_models import Role, User
 from tests.helpers import Accounts
 from tests.postgres import scratch_postgres
+from tests.tables import empty_tables
 
 S3_BUCKET = "datalab-test-datasets"
 
@@ -132,14 +132,7 @@ def app(settings: Settings, migrated: None) -> FastAPI:
 @pytest.fixture
 def _clean_tables(app: FastAPI) -> Iterator[None]:
     yield
-    with app.state.engine.begin() as connection:
-        tables = list(reversed(Base.metadata.sorted_tables))
-        if connection.dialect.name == "postgresql":
-            names = ", ".join(t.name for t in tables)
-            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                connection.execute(table.delete())
+    empty_tables(app.state.engine)
 
 
 @pytest.fixture

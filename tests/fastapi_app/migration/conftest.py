@@ -9,25 +9,12 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
 
 from datalab.settings import Settings
 from fastapi_app.main import create_app
 from fastapi_app.migration import Migration
-from shared_models import Base
 
 Build = Callable[..., tuple[FastAPI, TestClient]]
-
-
-def empty_tables(engine: Engine) -> None:
-    """Empty every table and restart ids, so one scenario can run again from the same start."""
-    with engine.begin() as connection:
-        tables = list(reversed(Base.metadata.sorted_tables))
-        if connection.dialect.name == "postgresql":
-            connection.execute(text(f"TRUNCATE {', '.join(t.name for t in tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                connection.execute(table.delete())
 
 
 def migration_of(app: FastAPI) -> Migration:

@@ -21,8 +21,9 @@ from schemathesis.engine import events, from_schema
 from fastapi_app.migration.openapi import PATH
 from fastapi_app.migration.ports import PORTED
 from shared_models import Role
-from tests.fastapi_app.migration.conftest import Build, empty_tables
+from tests.fastapi_app.migration.conftest import Build
 from tests.helpers import Accounts
+from tests.tables import empty_tables
 
 MAX_EXAMPLES = 5
 SEED = 20261128

@@ -35,10 +35,11 @@ from fastapi_app.migration.ports import users as user_ports
 from fastapi_app.migration.registry import DEFAULT_FILE, WRITE_METHODS, RegistryError, load_registry
 from legacy_flask import users as legacy_users
 from shared_models import AuditLog, Base, SourceType, User
-from tests.fastapi_app.migration.conftest import Build, drain, empty_tables, migration_of
+from tests.fastapi_app.migration.conftest import Build, drain, migration_of
 from tests.fastapi_app.migration.test_switch import Seen, scenario
 from tests.fastapi_app.test_accounts import Inbox, inbox, smtp_settings  # noqa: F401 (inbox: a fixture)
 from tests.helpers import PASSWORD, Accounts, valid_config
+from tests.tables import empty_tables
 
 # Tables of the migration's own bookkeeping: the shadow run counts comparisons (and seeds its states) there.
 BOOKKEEPING = ("route_stats", "shadow_mismatch", "route_states")

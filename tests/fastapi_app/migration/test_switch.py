@@ -17,8 +17,9 @@ from fastapi_app.migration.ports import PORTED
 from fastapi_app.migration.ports import users as user_ports
 from legacy_flask import users as legacy_users
 from shared_models import Role
-from tests.fastapi_app.migration.conftest import Build, drain, empty_tables, migration_of
+from tests.fastapi_app.migration.conftest import Build, drain, migration_of
 from tests.helpers import PASSWORD, Accounts, bearer, valid_config
+from tests.tables import empty_tables
 
 TIMESTAMP = re.compile(rb"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00")
 JWT = re.compile(rb"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
