@@ -14,9 +14,10 @@ import psycopg2
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def tree_cpu_seconds(pid: int) -> float:
-    """Return user + system CPU seconds of `pid` and every live descendant (gunicorn's workers)."""
-    return sum(_own_cpu_seconds(p) for p in _tree(pid))
+def tree_cpu_seconds(pid: int) -> tuple[float, float]:
+    """Return (user, system) CPU seconds of `pid` and every live descendant (gunicorn's workers)."""
+    times = [_own_cpu_seconds(p) for p in _tree(pid)]
+    return sum(user for user, _ in times), sum(system for _, system in times)
 
 
 def _tree(pid: int) -> list[int]:
@@ -32,14 +33,14 @@ def _tree(pid: int) -> list[int]:
     return found
 
 
-def _own_cpu_seconds(pid: int) -> float:
+def _own_cpu_seconds(pid: int) -> tuple[float, float]:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return 0.0
+        return 0.0, 0.0
     # Fields after the command name (which may hold spaces) closed by ")": utime is 14th, stime 15th.
     fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
+    return int(fields[11]) / TICKS, int(fields[12]) / TICKS
 
 
 def connections_of(dsn: str, application_name: str) -> int:

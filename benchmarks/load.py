@@ -30,6 +30,7 @@ class Sample:
     errors: int
     bad_status: int
     cpu_s: float | None = None  # the server's CPU seconds over the run (its process tree)
+    system_s: float | None = None  # the part of cpu_s spent in the kernel (sockets, wake-ups)
 
     @property
     def rps(self) -> float:
@@ -40,6 +41,11 @@ class Sample:
     def cpu_ms(self) -> float | None:
         """Server CPU milliseconds per request served."""
         return self.cpu_s * 1000 / self.requests if self.cpu_s is not None and self.requests else None
+
+    @property
+    def system_share(self) -> float | None:
+        """The kernel's share of the server's CPU time."""
+        return self.system_s / self.cpu_s if self.system_s is not None and self.cpu_s else None
 
 
 @dataclass(frozen=True)

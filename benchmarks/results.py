@@ -39,7 +39,7 @@ class Outcome:
     connections: int | None = None  # wrk's connections
 
     def median(self, metric: str) -> float | None:
-        """Return the median over rounds of `metric` (rps, p50_ms, p99_ms, cpu_ms), or None if unmeasured."""
+        """Return the median over rounds of `metric` (rps, p50_ms, p99_ms, cpu_ms, system_share), or None."""
         values = [float(v) for v in (getattr(s, metric) for s in self.samples) if v is not None]
         return statistics.median(values) if values else None
 
@@ -118,9 +118,9 @@ def _ms(value: float | None) -> str:
 def table(outcomes: list[Outcome]) -> str:
     """Return the per-configuration Markdown table."""
     lines = [
-        "| configuration | what | route | conns | req/s | p50 ms | p99 ms | CPU ms/req"
+        "| configuration | what | route | conns | req/s | p50 ms | p99 ms | CPU ms/req | of it kernel"
         " | PG conns at rest | rounds |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for o in outcomes:
         m = o.measurement
@@ -130,17 +130,18 @@ def table(outcomes: list[Outcome]) -> str:
                 if o.unavailable is not None
                 else "failed (see the run's output)"
             )
-            lines.append(f"| {m.name} | {m.about} | - | | {why} | | | | | |")
+            lines.append(f"| {m.name} | {m.about} | - | | {why} | | | | | | |")
             continue
         rps = o.median("rps")
         note = f" ({o.failures} failed requests: not valid)" if o.failures else ""
         cpu = o.median("cpu_ms")
+        kernel = o.median("system_share")
         held = "-" if o.pg_connections is None else str(o.pg_connections)
         lines.append(
             f"| {m.name} | {m.about} | `{m.method} {o.route}` | {o.connections or '-'}"
             f" | {'-' if rps is None else f'{rps:.0f}'}{note}"
             f" | {_ms(o.median('p50_ms'))} | {_ms(o.median('p99_ms'))}"
-            f" | {'-' if cpu is None else f'{cpu:.2f}'}"
+            f" | {'-' if cpu is None else f'{cpu:.2f}'} | {'-' if kernel is None else f'{kernel:.0%}'}"
             f" | {held} | {len(o.samples)} |"
         )
     return "\n".join(lines)

@@ -173,9 +173,11 @@ def drive(
     """Load one configuration for `seconds`; if wrk breaks off, mark it failed and return None."""
     m = outcome.measurement
     try:
-        before = cpu.tree_cpu_seconds(server.process.pid)
+        user, system = cpu.tree_cpu_seconds(server.process.pid)
         sample = wrk.run(server.base + server.routes[m.name].path, seconds, **request_of(server, m))
-        return dataclasses.replace(sample, cpu_s=cpu.tree_cpu_seconds(server.process.pid) - before)
+        user_after, system_after = cpu.tree_cpu_seconds(server.process.pid)
+        used, kernel = user_after + system_after - user - system, system_after - system
+        return dataclasses.replace(sample, cpu_s=used, system_s=kernel)
     except load.LoadError as error:
         outcome.failed = str(error)
         print(f"  {label} {m.name}: FAILED: {error}")
@@ -186,9 +188,10 @@ def describe(sample: Sample) -> str:
     """Return one round's numbers as a line of the run's output."""
     failed = sample.errors + sample.bad_status
     cpu_ms = "-" if sample.cpu_ms is None else f"{sample.cpu_ms:.2f}"
+    kernel = "" if sample.system_share is None else f" ({sample.system_share:.0%} kernel)"
     return (
         f"{sample.rps:8.1f} req/s  p50 {sample.p50_ms:7.1f} ms  p99 {sample.p99_ms:7.1f} ms"
-        f"  CPU {cpu_ms} ms/req" + (f", {failed} FAILED" if failed else "")
+        f"  CPU {cpu_ms} ms/req{kernel}" + (f", {failed} FAILED" if failed else "")
     )
 
 

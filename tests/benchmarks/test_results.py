@@ -60,16 +60,18 @@ def test_table_says_what_this_build_cannot_serve() -> None:
     text = table([missing, _outcome("combined", _sample(95, 12))])
     assert "| migrated |" in text
     assert "not available in this build" in text
-    assert "| 95 | 6.0 | 12.0 | - | - | 1 |" in text
+    assert "| 95 | 6.0 | 12.0 | - | - | - | 1 |" in text
 
 
 def test_table_shows_cpu_per_request_and_connections_at_rest() -> None:
     measured = _outcome(
-        "v1", Sample(1000, 10, 1.0, 2.0, 3.0, 0, 0, cpu_s=2.5), Sample(1000, 10, 1, 2, 3, 0, 0)
+        "v1",
+        Sample(1000, 10, 1.0, 2.0, 3.0, 0, 0, cpu_s=2.5, system_s=0.5),
+        Sample(1000, 10, 1, 2, 3, 0, 0),
     )
     measured.pg_connections, measured.connections = 3, 64
-    # 2.5 CPU seconds over 1000 requests; a round without a CPU reading does not count.
-    assert "| 64 | 100 | 1.0 | 2.0 | 2.50 | 3 | 2 |" in table([measured])
+    # 2.5 CPU seconds over 1000 requests, a fifth in the kernel; a round without a CPU reading does not count.
+    assert "| 64 | 100 | 1.0 | 2.0 | 2.50 | 20% | 3 | 2 |" in table([measured])
 
 
 def test_every_ratio_compares_declared_configurations() -> None:
