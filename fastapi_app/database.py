@@ -5,17 +5,25 @@ async routes, which call the same sync services through `AsyncSession.run_sync`.
 AsyncEngine must not cross event loops, so the pooled engine is made by the lifespan of
 the loop that serves (one per uvicorn worker). A loop without a lifespan (a test client
 used without `with`) gets an engine without a pool, so nothing outlives its loop.
+
+A pooled engine's connections are handed out in turn, first come first served, by a gate
+in front of the pool: SQLAlchemy's async pool waits on an `asyncio.Queue`, where a request
+that finds a connection just returned takes it at once, and the waiter woken for it finds
+the queue empty and queues again at the back. Under load some requests waited seconds
+(p99 about 2 s at 64 connections against 0.2 s at p50, `benchmarks/findings.md`).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import URL, Engine, event, make_url
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -25,6 +33,34 @@ from datalab.settings import Settings
 ASYNC_DRIVERS = {"postgresql": "postgresql+asyncpg", "sqlite": "sqlite+aiosqlite"}
 Sessions = async_sessionmaker[AsyncSession]
 _AS_APP: dict[str, Any] = {"expire_on_commit": False}
+POOL_TIMEOUT_SECONDS = 30.0  # SQLAlchemy's default pool_timeout: then the request answers 503
+
+
+class Gate:
+    """Lets at most `size` holders in at once, in the order they asked; waiting ends in PoolTimeout."""
+
+    def __init__(self, size: int, timeout: float = POOL_TIMEOUT_SECONDS) -> None:
+        # asyncio.Semaphore hands a released slot to its oldest waiter, and a newcomer queues
+        # behind waiters even when a slot was just released (CPython 3.11.1 and later).
+        self._slots = asyncio.Semaphore(size)
+        self.timeout = timeout
+
+    async def __aenter__(self) -> None:
+        try:
+            async with asyncio.timeout(self.timeout):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise PoolTimeout(f"no database connection free within {self.timeout:g}s") from None
+
+    async def __aexit__(self, *_: object) -> None:
+        self._slots.release()
+
+
+@dataclass(frozen=True)
+class _Engine:
+    engine: AsyncEngine
+    sessions: Sessions
+    gate: AbstractAsyncContextManager[Any]
 
 
 def async_url(database_url: str) -> URL:
@@ -66,10 +102,8 @@ class AsyncDatabase:
         self.settings = settings
         self.on_engine = on_engine  # told of each engine made (tracing instruments it)
         self.url = async_url(settings.database.database_url)
-        self._pooled: dict[asyncio.AbstractEventLoop, tuple[AsyncEngine, Sessions]] = {}
-        self._unpooled: WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[AsyncEngine, Sessions]] = (
-            WeakKeyDictionary()
-        )
+        self._pooled: dict[asyncio.AbstractEventLoop, _Engine] = {}
+        self._unpooled: WeakKeyDictionary[asyncio.AbstractEventLoop, _Engine] = WeakKeyDictionary()
 
     async def start(self) -> None:
         """Open this loop's pooled engine (the app's lifespan calls it)."""
@@ -81,11 +115,14 @@ class AsyncDatabase:
         """Close this loop's pooled engine and its connections."""
         found = self._pooled.pop(asyncio.get_running_loop(), None)
         if found is not None:
-            await found[0].dispose()
+            await found.engine.dispose()
 
-    def sessions(self) -> Sessions:
-        """Return the session factory of the running loop's engine."""
-        return self._current()[1]
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """Yield a session of the running loop's engine once a connection is this caller's turn."""
+        current = self._current()
+        async with current.gate, current.sessions() as session:
+            yield session
 
     @asynccontextmanager
     async def rolled_back_session(self) -> AsyncIterator[AsyncSession]:
@@ -95,7 +132,8 @@ class AsyncDatabase:
         commit nothing, so a service that commits is undone too. The rollback is done
         when this returns, so on SQLite the write lock is free again.
         """
-        async with self._current()[0].connect() as connection:
+        current = self._current()
+        async with current.gate, current.engine.connect() as connection:
             outer = await connection.begin()
             if connection.dialect.name == "sqlite":
                 # pysqlite opens no transaction until the first INSERT/UPDATE/DELETE, so a service's
@@ -113,22 +151,26 @@ class AsyncDatabase:
 
     def pooled_engines(self) -> list[Engine]:
         """Return the sync face of every pooled engine (for pool metrics)."""
-        return [engine.sync_engine for engine, _ in self._pooled.values()]
+        return [found.engine.sync_engine for found in self._pooled.values()]
 
-    def _current(self) -> tuple[AsyncEngine, Sessions]:
+    def _current(self) -> _Engine:
         loop = asyncio.get_running_loop()
         found = self._pooled.get(loop) or self._unpooled.get(loop)
         if found is None:
             found = self._unpooled[loop] = self._build(pooled=False)
         return found
 
-    def _build(self, *, pooled: bool) -> tuple[AsyncEngine, Sessions]:
-        engine = create_async_engine(self.url, **async_engine_options(self.settings, pooled=pooled))
+    def _build(self, *, pooled: bool) -> _Engine:
+        options = async_engine_options(self.settings, pooled=pooled)
+        engine = create_async_engine(self.url, **options)
         watch_sqlite(engine.sync_engine)
         event.listen(engine.sync_engine, "do_connect", _unreachable_is_operational)
         if self.on_engine is not None:
             self.on_engine(engine.sync_engine)
-        return engine, async_sessionmaker(engine, **_AS_APP)
+        # Only a sized pool makes callers wait; SQLite's and unpooled engines open what they need.
+        sized = "pool_size" in options
+        gate = Gate(options["pool_size"] + options["max_overflow"]) if sized else nullcontext()
+        return _Engine(engine, async_sessionmaker(engine, **_AS_APP), gate)
 
 
 def _unreachable_is_operational(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:

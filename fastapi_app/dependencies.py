@@ -46,7 +46,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         async with database.rolled_back_session() as session:
             yield session
         return
-    async with database.sessions()() as session, session.begin() as transaction:
+    async with database.session() as session, session.begin() as transaction:
         try:
             yield session
         except DomainError as error:

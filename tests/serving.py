@@ -94,18 +94,24 @@ def production_server(env: dict[str, str], folder: Path) -> Iterator[Server]:
             process.wait(timeout=10)
 
 
-def _wait_until_ready(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+def _wait_until_ready(port: int, process: subprocess.Popen[bytes], log: Path, workers: int = 2) -> None:
+    """Wait until every worker answers `/health/ready`: one ready worker is not a ready server."""
     deadline = time.monotonic() + START_SECONDS
+    seen: set[int] = set()
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"the server exited: {log.read_text()[-3000:]}")
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
         try:
             if call(connection, "GET", "/health/ready").status == 200:
-                return
+                seen.add(call(connection, "GET", "/health").body["pid"])  # the same worker, same connection
+                if len(seen) == workers:
+                    return
         except OSError:
             pass
         finally:
             connection.close()
-        time.sleep(0.2)
-    raise AssertionError(f"the server was not ready in {START_SECONDS} s: {log.read_text()[-3000:]}")
+        time.sleep(0.05 if seen else 0.2)
+    raise AssertionError(
+        f"{len(seen)} of {workers} workers were ready in {START_SECONDS} s: {log.read_text()[-3000:]}"
+    )

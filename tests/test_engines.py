@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -10,9 +11,11 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from flask import Flask
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from datalab import migrate
 from datalab.settings import Settings
+from fastapi_app.database import AsyncDatabase, Gate
 from fastapi_app.main import create_app
 from legacy_flask.extensions import db as flask_db
 from shared_models import Role
@@ -68,3 +71,78 @@ def test_postgres_connections_of_a_worker_fit_one_pool(settings: Settings, tmp_p
             assert connections_named(name) == 0
         finally:
             app.state.engine.dispose()
+
+
+async def _turns(database: AsyncDatabase) -> list[str]:
+    """Hold the only connection while three callers queue, then come straight back for it."""
+    await database.start()
+    served: list[str] = []
+
+    async def caller(name: str) -> None:
+        async with database.session() as session:
+            await session.connection()
+            served.append(name)
+
+    try:
+        async with database.session() as session:
+            await session.connection()
+            queued = [asyncio.create_task(caller(f"caller {n}")) for n in (1, 2, 3)]
+            await asyncio.sleep(0.2)  # all three are waiting for the connection
+        # The connection is back and caller 1 was told so, but has not run yet: ask again at once.
+        async with database.session() as session:
+            await session.connection()
+            served.append("holder again")
+        await asyncio.gather(*queued)
+    finally:
+        await database.stop()
+    return served
+
+
+@pytest.mark.postgres
+def test_async_connections_are_handed_out_in_turn(settings: Settings) -> None:
+    """Callers get the pool's connections in the order they asked for them."""
+    with scratch_postgres("datalab_turns") as url:
+        own = settings.model_copy(
+            update={"database_url": url, "db_async_pool_size": 1, "db_async_max_overflow": 0}
+        )
+        served = asyncio.run(_turns(AsyncDatabase(own)))
+
+    assert served == ["caller 1", "caller 2", "caller 3", "holder again"]
+
+
+def test_a_caller_back_at_once_cannot_jump_the_queue() -> None:
+    """A slot given back is the oldest waiter's, even if its giver asks again before that waiter runs.
+
+    SQLAlchemy's async pool lets such a caller take the connection back (its queue is an
+    `asyncio.Queue`), and the waiter queues again at the back: the long tail this gate removes.
+    """
+
+    async def turns() -> list[str]:
+        gate, served = Gate(1), []
+
+        async def waiter(name: str) -> None:
+            async with gate:
+                served.append(name)
+
+        async with gate:
+            queued = [asyncio.create_task(waiter(f"waiter {n}")) for n in (1, 2)]
+            await asyncio.sleep(0)  # both are waiting
+        async with gate:  # no await between giving the slot back and asking again
+            served.append("holder again")
+        await asyncio.gather(*queued)
+        return served
+
+    assert asyncio.run(turns()) == ["waiter 1", "waiter 2", "holder again"]
+
+
+def test_waiting_too_long_for_a_connection_is_the_pools_timeout() -> None:
+    """A caller still waiting after the pool's timeout gets the error a 503 is made of."""
+
+    async def wait_behind_a_holder() -> None:
+        gate = Gate(1, timeout=0.1)
+        async with gate:
+            async with gate:
+                pass
+
+    with pytest.raises(PoolTimeout, match="no database connection free within 0.1s"):
+        asyncio.run(wait_behind_a_holder())
