@@ -33,19 +33,21 @@ from datalab.settings import Settings
 ASYNC_DRIVERS = {"postgresql": "postgresql+asyncpg", "sqlite": "sqlite+aiosqlite"}
 Sessions = async_sessionmaker[AsyncSession]
 _AS_APP: dict[str, Any] = {"expire_on_commit": False}
-POOL_TIMEOUT_SECONDS = 30.0  # SQLAlchemy's default pool_timeout: then the request answers 503
 
 
 class Gate:
     """Lets at most `size` holders in at once, in the order they asked; waiting ends in PoolTimeout."""
 
-    def __init__(self, size: int, timeout: float = POOL_TIMEOUT_SECONDS) -> None:
+    def __init__(self, size: int, timeout: float) -> None:
         # asyncio.Semaphore hands a released slot to its oldest waiter, and a newcomer queues
         # behind waiters even when a slot was just released (CPython 3.11.1 and later).
         self._slots = asyncio.Semaphore(size)
         self.timeout = timeout
 
     async def __aenter__(self) -> None:
+        if not self._slots.locked():
+            await self._slots.acquire()  # free: taken at once, no timer to arm
+            return
         try:
             async with asyncio.timeout(self.timeout):
                 await self._slots.acquire()
@@ -168,8 +170,10 @@ class AsyncDatabase:
         if self.on_engine is not None:
             self.on_engine(engine.sync_engine)
         # Only a sized pool makes callers wait; SQLite's and unpooled engines open what they need.
-        sized = "pool_size" in options
-        gate = Gate(options["pool_size"] + options["max_overflow"]) if sized else nullcontext()
+        # The gate waits as long as the pool would (its timeout, then a 503).
+        gate: AbstractAsyncContextManager[Any] = nullcontext()
+        if "pool_size" in options:
+            gate = Gate(options["pool_size"] + options["max_overflow"], engine.sync_engine.pool.timeout())  # type: ignore[attr-defined]
         return _Engine(engine, async_sessionmaker(engine, **_AS_APP), gate)
 
 

@@ -6,6 +6,8 @@ from sqlalchemy import Connection, Engine, text
 
 from shared_models import Base
 
+_SEQUENCES: dict[str, list[str]] = {}  # by database URL: the schema does not change between tests
+
 
 def empty_tables(engine: Engine) -> None:
     """Empty every table and restart ids, so each test (or scenario) starts from the same state.
@@ -26,8 +28,11 @@ def empty_tables(engine: Engine) -> None:
 
 
 def _sequences(connection: Connection) -> list[str]:
-    """Return the sequences behind the tables' primary keys (serial or identity)."""
-    pairs = [(t.name, c.name) for t in Base.metadata.sorted_tables for c in t.primary_key.columns]
-    query = text("SELECT pg_get_serial_sequence(:t, :c)")
-    names = (connection.execute(query, {"t": t, "c": c}).scalar() for t, c in pairs)
-    return [name for name in names if name is not None]
+    """Return the sequences behind the tables' primary keys (serial or identity), looked up once."""
+    url = connection.engine.url.render_as_string()
+    if url not in _SEQUENCES:
+        pairs = [(t.name, c.name) for t in Base.metadata.sorted_tables for c in t.primary_key.columns]
+        query = text("SELECT pg_get_serial_sequence(:t, :c)")
+        names = (connection.execute(query, {"t": t, "c": c}).scalar() for t, c in pairs)
+        _SEQUENCES[url] = [name for name in names if name is not None]
+    return _SEQUENCES[url]

@@ -118,7 +118,7 @@ def test_a_caller_back_at_once_cannot_jump_the_queue() -> None:
     """
 
     async def turns() -> list[str]:
-        gate, served = Gate(1), []
+        gate, served = Gate(1, timeout=30), []
 
         async def waiter(name: str) -> None:
             async with gate:
